@@ -1,0 +1,93 @@
+"""Benchmark figures (printed, never asserted): provider cold start and HTTP requests per operation.
+
+Run: ``./run bench`` (or ``.venv/bin/python benchmarks/run.py [--runs N]``).
+
+* Cold start: spawn of ``python -u -m pulumi.dynamic`` to the first answered Check, for our provider and
+  for a trivial by-reference provider measured in the same run (``benchmarks/cold_start.py``).
+* Requests per operation: each engine step of a resource through the real dynamic-provider server
+  (``tests/harness/engine.py``) against the emulator, counted by the emulator's request log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+import pulumi_defender_air as air  # noqa: E402
+from benchmarks.cold_start import measure_cold_start  # noqa: E402
+from defender_air_provider.fakes.server import EmulatorServer  # noqa: E402
+from defender_air_provider.fakes.tenant import FakeTenant  # noqa: E402
+from tests.harness.engine import Engine, EngineFactory, capture_registration  # noqa: E402
+
+
+def cold_start(runs: int) -> None:
+    reg = capture_registration(lambda: air.PresetPolicyAssignment("bench", preset="strict"))
+    news = {k: v for k, v in reg.inputs.items() if k != "__provider"}
+    env = {"PULUMI_PROJECT": "bench"}
+    bare: list[float] = []
+    ours: list[float] = []
+    for _ in range(runs):  # interleaved, so machine load affects both alike
+        bare.append(measure_cold_start(None, "bench", env))
+        ours.append(measure_cold_start(reg.provider_payload, "bench", env, news=news,
+                                       config={"defender-air:emulatorUrl": "http://127.0.0.1:9"}))
+    b, o = statistics.median(bare), statistics.median(ours)
+    print(f"cold start (median of {runs}): bare dynamic provider {b:.3f} s, "
+          f"pulumi-defender-air {o:.3f} s, ratio {o / b:.2f}x")
+
+
+def count(tenant: FakeTenant, step: Callable[[], object]) -> tuple[int, object]:
+    tenant.log.clear()
+    result = step()
+    return tenant.log.count(), result
+
+
+def requests_per_operation(engine: Engine, tenant: FakeTenant) -> None:
+    reg = capture_registration(lambda: air.PresetPolicyAssignment(
+        "bench", preset="strict", recipients={"groups": ["priority-accounts@contoso.onmicrosoft.com"]}))
+    changed = capture_registration(lambda: air.PresetPolicyAssignment(
+        "bench", preset="strict", recipients={"groups": ["board@contoso.onmicrosoft.com"]}))
+    rows: list[tuple[str, int]] = []
+    n, _ = count(tenant, lambda: engine.check(reg))
+    rows.append(("check", n))
+    n, created = count(tenant, lambda: engine.up(reg))
+    rows.append(("create (pulumi up, new resource)", n))
+    state = created.state  # type: ignore[attr-defined]
+    n, _ = count(tenant, lambda: engine.preview(changed, state))
+    rows.append(("check + diff (pulumi preview)", n))
+    n, _ = count(tenant, lambda: engine.up(reg, state))
+    rows.append(("no-op pulumi up", n))
+    n, updated = count(tenant, lambda: engine.up(changed, state))
+    rows.append(("update (recipients changed)", n))
+    state = updated.state  # type: ignore[attr-defined]
+    n, refreshed = count(tenant, lambda: engine.refresh(state))
+    rows.append(("refresh", n))
+    n, _ = count(tenant, lambda: engine.destroy(refreshed))  # type: ignore[arg-type]
+    rows.append(("delete", n))
+    print("HTTP requests per operation, PresetPolicyAssignment (EOP + ATP rules):")
+    for name, requests in rows:
+        print(f"  {name:<36} {requests}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    cold_start(args.runs)
+    tenant = FakeTenant("presets_on")
+    factory = EngineFactory()
+    try:
+        with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
+            engine = factory(config={"defender-air:emulatorUrl": server.url})
+            requests_per_operation(engine, tenant)
+    finally:
+        factory.close()
+
+
+if __name__ == "__main__":
+    main()

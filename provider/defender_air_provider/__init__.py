@@ -1,0 +1,1 @@
+"""Provider implementation of pulumi-defender-air: settings, API clients, resource handlers and fakes."""

@@ -1,0 +1,113 @@
+"""The ``defender-air`` command line (CONTRACT.md "Command line").
+
+Each subcommand registers itself with one ``_add_<name>(subparsers)`` function listed in ``SUBCOMMANDS``
+and sets ``func`` to the function that runs it, so adding a command (``quickstart``) is one function plus
+one entry in that tuple.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+
+from . import quickstart
+from .fakes.exchange import SCENARIOS
+from .fakes.server import EmulatorServer
+from .fakes.tenant import FakeTenant
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another host name: can't tell, so warn
+
+
+def run_emulator(args: argparse.Namespace) -> int:
+    """Serve the emulator until Ctrl-C. Returns the process exit code."""
+    if not _is_loopback(args.host):
+        # The emulator accepts any bearer token and exposes a control surface that rewrites its behaviour.
+        print(f"warning: --host {args.host} is not a loopback address; the emulator has no authentication and "
+              "anyone who can reach it can read and change its state", file=sys.stderr)
+    tenant = FakeTenant(args.scenario, args.state)
+    server = EmulatorServer(tenant, host=args.host, port=args.port)
+    try:
+        server.bind()  # bind first, so port 0 prints the real port
+    except OSError as error:
+        print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(f"defender-air emulator listening on {server.url} (state: {args.state or 'in memory'})", flush=True)
+    previous = _stop_on_sigterm()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is the normal way to stop it
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _stop_on_sigterm() -> signal.Handlers | Callable[[int, FrameType | None], Any] | int | None:
+    """Treat SIGTERM (``docker stop``, a CI runner) like Ctrl-C, so the socket is closed cleanly.
+
+    Returns the previous handler to restore; None when not on the main thread (signals can't be set there).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _add_emulator(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "emulator",
+        help="serve a local emulator of the Microsoft APIs, seeded with a realistic tenant",
+        description="Serve the fake Microsoft 365 tenant on HOST:PORT. Point the provider at it with "
+                    "defender-air:emulatorUrl (or DEFENDER_AIR_EMULATOR_URL); no credentials are needed.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback)")
+    parser.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one "
+                                                               "(default: 8765)")
+    parser.add_argument("--state", metavar="FILE", default=None,
+                        help="JSON file that keeps the tenant's state across restarts (default: in memory)")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="presets_on",
+                        help="seed of the tenant when there is no state file yet (default: presets_on)")
+    parser.set_defaults(func=run_emulator)
+
+
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    _add_emulator,
+    quickstart.add_parser,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="defender-air",
+                                     description="Tools for pulumi-defender-air (Microsoft Defender AIR settings).")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

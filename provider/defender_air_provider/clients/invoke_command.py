@@ -1,0 +1,141 @@
+"""Client of the admin API's ``InvokeCommand`` endpoint (Exchange Online and Security & Compliance).
+
+Microsoft does not publish this contract; the wire facts are in ``shared/research/o365-policies.md`` §1:
+the ``CmdletInput`` envelope (§1.3), the headers a production client sends (§1.4, ScubaGear's minimal set),
+results in ``value`` with warnings in ``@adminapi.warnings`` (§1.6), paging by POSTing the same body to
+``@odata.nextLink`` (§1.7) and the error envelope whose ``details[].message`` reads
+``<ErrCode>|<ExceptionType>|<text>`` (§1.8).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.errors import NotFoundError, PermissionError_, ServiceError, ThrottledError
+from ..core.http import HttpClient, HttpResponse
+from ..core.redaction import REDACTOR
+
+MAX_PAGE_SIZE = 1000  # the service's maximum for odata.maxpagesize (o365-policies.md §1.4)
+MAX_PAGES = 1000  # a guard against a service that keeps answering with the same nextLink
+
+
+@dataclass
+class CommandResult:
+    values: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceFailure:
+    """The parts of an error envelope (§1.8)."""
+
+    code: str | None
+    exception: str | None
+    message: str
+
+
+def parse_failure(response: HttpResponse) -> ServiceFailure:
+    """Split the error envelope; fall back to the raw text (403s may be NUL bytes, §1.8)."""
+    payload = response.json()
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        text = response.text.strip() or f"HTTP {response.status} with no error body"
+        return ServiceFailure(None, None, text[:500])
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    for detail in error.get("details") or []:
+        message = detail.get("message") if isinstance(detail, dict) else None
+        if isinstance(message, str) and message.count("|") >= 2:
+            _, exception, text = message.split("|", 2)
+            return ServiceFailure(code, exception.rsplit(".", 1)[-1] or None, text.strip())
+        if isinstance(message, str) and message:
+            return ServiceFailure(code, None, message)
+    inner = ((error.get("innererror") or {}).get("internalexception") or {}) if isinstance(
+        error.get("innererror"), dict) else {}
+    if isinstance(inner, dict) and inner.get("message"):
+        inner_type = str(inner.get("type") or "").rsplit(".", 1)[-1] or None
+        return ServiceFailure(code, inner_type, str(inner["message"]))
+    return ServiceFailure(code, None, str(error.get("message") or f"HTTP {response.status}"))
+
+
+class InvokeCommandClient:
+    """Runs cmdlets over REST. Knows nothing of Pulumi; returns plain dicts and warnings."""
+
+    def __init__(self, http: HttpClient, *, base_url: str, tenant_id: str, service: str,
+                 permission_hint: str, page_size: int = MAX_PAGE_SIZE,
+                 on_warning: Callable[[str], None] | None = None) -> None:
+        self._http = http
+        self._endpoint = f"{base_url.rstrip('/')}/adminapi/beta/{tenant_id}/InvokeCommand"
+        self._service = service
+        self._permission_hint = permission_hint
+        self._page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+        self._on_warning = on_warning
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint
+
+    def invoke(self, cmdlet: str, parameters: dict[str, Any] | None = None, *, idempotent: bool,
+               target: str | None = None) -> CommandResult:
+        """Run ``cmdlet`` and return every page of ``value``.
+
+        ``idempotent``: whether repeating the call is harmless (Get-/Set-/Enable-); decides retries after a
+        lost answer. ``target`` names the object for a 404 message.
+        """
+        body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters or {}}}
+        result = CommandResult()
+        url: str | None = self._endpoint
+        pages = 0
+        while url is not None and pages < MAX_PAGES:
+            pages += 1
+            response = self._http.send("POST", url, json_body=body, headers=self._headers(cmdlet),
+                                       idempotent=idempotent, what=cmdlet)
+            if response.status >= 400:
+                raise self._error(cmdlet, response, target)
+            payload = response.json()
+            if not isinstance(payload, dict):
+                raise ServiceError(
+                    f"{self._service}: {cmdlet} answered HTTP {response.status} with a body that is not JSON. "
+                    "The admin API may be unavailable; try again later.", status=response.status,
+                )
+            values = payload.get("value")
+            if isinstance(values, list):
+                result.values.extend(v for v in values if isinstance(v, dict))
+            result.warnings.extend(str(w) for w in payload.get("@adminapi.warnings") or [] if w)
+            next_link = payload.get("@odata.nextLink")
+            url = next_link if isinstance(next_link, str) and next_link else None
+        if self._on_warning:
+            for warning in result.warnings:
+                self._on_warning(f"{self._service}: {cmdlet}: {REDACTOR(warning)}")
+        return result
+
+    def _headers(self, cmdlet: str) -> dict[str, str]:
+        # ScubaGear's production set (§1.4): JSON instead of the module's default CLIXML.
+        return {
+            "Accept": "application/json",
+            "Prefer": f"odata.maxpagesize={self._page_size}",
+            "X-ResponseFormat": "json",
+            "X-CmdletName": cmdlet,
+            "client-request-id": str(uuid.uuid4()),
+        }
+
+    def _error(self, cmdlet: str, response: HttpResponse, target: str | None) -> ServiceError:
+        failure = parse_failure(response)
+        status = response.status
+        where = f"{self._service}: {cmdlet}"
+        detail = failure.message + (f" ({failure.exception})" if failure.exception else "")
+        if status == 404 or (failure.exception or "").endswith("NotFoundException"):
+            what = f"'{target}'" if target else "the object"
+            message = f"{where}: {what} was not found: {detail}"
+            return NotFoundError(REDACTOR(message), status=status, code=failure.code)
+        if status in (401, 403):
+            message = f"{where} was refused (HTTP {status}): {detail}. {self._permission_hint}"
+            return PermissionError_(REDACTOR(message), status=status, code=failure.code)
+        if status in (429, 503):
+            message = (f"{where} is still throttled (HTTP {status}) after retries: {detail}. "
+                       "Run again later or lower pulumi's --parallel.")
+            return ThrottledError(REDACTOR(message), status=status, code=failure.code)
+        message = f"{where} failed (HTTP {status}): {detail}"
+        return ServiceError(REDACTOR(message), status=status, code=failure.code)

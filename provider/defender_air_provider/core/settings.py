@@ -1,0 +1,103 @@
+"""Provider settings: Pulumi stack config (namespace ``defender-air``) with environment fallbacks.
+
+Exactly the keys of the public contract. Secrets (client secret, portal session) live only here, in
+memory; ``Settings`` never prints them (``repr`` hides them) and they never reach resource state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .clouds import CLOUDS, Cloud, emulated_cloud
+from .errors import ConfigurationError
+
+NAMESPACE = "defender-air"
+EMULATOR_TENANT_ID = "00000000-0000-0000-0000-000000000000"
+
+# stack config key -> environment variable (None: config only / environment only).
+CONFIG_KEYS: dict[str, str | None] = {
+    "tenantId": "AZURE_TENANT_ID",
+    "clientId": "AZURE_CLIENT_ID",
+    "clientSecret": "AZURE_CLIENT_SECRET",
+    "clientCertificatePath": "AZURE_CLIENT_CERTIFICATE_PATH",
+    "cloud": "DEFENDER_AIR_CLOUD",
+    "portalSession": "DEFENDER_AIR_PORTAL_SESSION",
+    "emulatorUrl": "DEFENDER_AIR_EMULATOR_URL",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    client_certificate_path: str | None = None
+    federated_token_file: str | None = None
+    cloud_name: str = "public"
+    portal_session: str | None = field(default=None, repr=False)
+    emulator_url: str | None = None
+
+    @classmethod
+    def load(cls, config: Mapping[str, object] | None = None,
+             environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every key from stack config first, then from the environment.
+
+        ``config`` is the raw dynamic-provider configuration: keys ``defender-air:<key>``, string values
+        (the engine sends the whole stack configuration, secrets already unwrapped).
+        """
+        config = config or {}
+        environ = os.environ if environ is None else environ
+
+        def value(key: str) -> str | None:
+            raw = config.get(f"{NAMESPACE}:{key}")
+            if isinstance(raw, str) and raw.strip():
+                return raw.strip()
+            env = CONFIG_KEYS[key]
+            from_env = environ.get(env, "") if env else ""
+            return from_env.strip() or None
+
+        cloud_name = (value("cloud") or "public").lower()
+        if cloud_name not in CLOUDS:
+            raise ConfigurationError(
+                f"defender-air:cloud is {cloud_name!r}; use one of {', '.join(sorted(CLOUDS))} "
+                "(GCC tenants use 'public')."
+            )
+        emulator_url = value("emulatorUrl")
+        if emulator_url and not emulator_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"defender-air:emulatorUrl must be an http(s) URL such as http://127.0.0.1:8765, got {emulator_url!r}."
+            )
+        return cls(
+            tenant_id=value("tenantId"),
+            client_id=value("clientId"),
+            client_secret=value("clientSecret"),
+            client_certificate_path=value("clientCertificatePath"),
+            federated_token_file=(environ.get("AZURE_FEDERATED_TOKEN_FILE") or "").strip() or None,
+            cloud_name=cloud_name,
+            portal_session=value("portalSession"),
+            emulator_url=emulator_url.rstrip("/") if emulator_url else None,
+        )
+
+    @property
+    def emulated(self) -> bool:
+        return self.emulator_url is not None
+
+    @property
+    def cloud(self) -> Cloud:
+        return emulated_cloud(self.emulator_url) if self.emulator_url else CLOUDS[self.cloud_name]
+
+    def require_tenant_id(self) -> str:
+        if self.tenant_id:
+            return self.tenant_id
+        if self.emulated:
+            return EMULATOR_TENANT_ID
+        raise ConfigurationError(
+            "No tenant id: set it with `pulumi config set defender-air:tenantId <tenant GUID>` "
+            "or the AZURE_TENANT_ID environment variable."
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, for redaction of logs and error messages."""
+        return tuple(s for s in (self.client_secret, self.portal_session) if s)

@@ -1,0 +1,90 @@
+"""A fake Microsoft 365 tenant: the service fakes behind their URL prefixes, with shared faults and log.
+
+The prefixes are the emulator URL layout of the contract (``BASE/exchange``, ``BASE/compliance``,
+``BASE/portal``, ``BASE/graph``). ``dispatch`` is the single entry point used by both adapters, so the
+in-process tests (respx) and the emulator see exactly the same behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from .base import (
+    BearerAuth,
+    DropConnection,
+    FakeRequest,
+    FakeResponse,
+    Faults,
+    RecordedRequest,
+    RequestLog,
+    ServiceFake,
+)
+from .exchange import ExchangeFake
+
+
+class FakeTenant:
+    """All fakes of one tenant. ``scenario`` picks the seed (see ``ExchangeFake.SCENARIOS``)."""
+
+    def __init__(self, scenario: str = "presets_on", state_file: str | Path | None = None) -> None:
+        self.faults = Faults()
+        self.log = RequestLog()
+        self.auth = BearerAuth()
+        self.exchange = ExchangeFake(scenario=scenario)
+        self.services: dict[str, ServiceFake] = {"exchange": self.exchange}
+        self._state_file = Path(state_file) if state_file else None
+        self._state_lock = threading.Lock()
+        if self._state_file and self._state_file.exists():
+            self.load_state(json.loads(self._state_file.read_text(encoding="utf-8")))
+
+    def dispatch(self, service: str, request: FakeRequest) -> FakeResponse:
+        """Answer one request for ``service`` (a prefix without slash), applying auth, faults and the log."""
+        fake = self.services.get(service)
+        if fake is None:
+            return FakeResponse.json(404, {"error": {"code": "NotFound", "message": f"no service {service!r}"}})
+        operation = fake.operation(request)
+        status = 0
+        try:
+            response = self._answer(service, fake, operation, request)
+            status = response.status
+            return response
+        finally:
+            self.log.record(RecordedRequest(
+                service, operation, request.method, request.path, status, request.body,
+                request.header("authorization"), request.header("cookie"),
+            ))
+
+    def _answer(self, service: str, fake: ServiceFake, operation: str, request: FakeRequest) -> FakeResponse:
+        fault = self.faults.take(service, operation)
+        if fault is not None and fault.kind == "drop":
+            raise DropConnection(applied=False)
+        if fault is not None and fault.kind == "status":
+            return FakeResponse(fault.status, dict(fault.headers), fault.body)
+        denied = self.auth.rejects(request) if service != "portal" else None
+        if denied is not None:
+            return denied
+        response = fake.handle(request)
+        if request.method != "GET":
+            self.save_state()
+        if fault is not None and fault.kind == "drop_after_apply":
+            raise DropConnection(applied=True)
+        return response
+
+    def to_state(self) -> dict[str, Any]:
+        return {name: fake.to_state() for name, fake in self.services.items()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        for name, fake in self.services.items():
+            if name in state:
+                fake.load_state(state[name])
+
+    def save_state(self) -> None:
+        """Write the state file (emulator ``--state``), atomically, after every write request."""
+        if self._state_file is None:
+            return
+        with self._state_lock:
+            tmp = self._state_file.with_suffix(self._state_file.suffix + ".tmp")
+            tmp.write_text(json.dumps(self.to_state(), indent=1, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self._state_file)

@@ -1,0 +1,37 @@
+"""What every resource provider shares: configuration and how failures are reported."""
+
+from __future__ import annotations
+
+from pulumi.dynamic import ConfigureRequest, ResourceProvider
+
+from ..core.errors import DefenderAirError
+from ..core.settings import CONFIG_KEYS, NAMESPACE
+from . import context
+
+
+class AirProvider(ResourceProvider):
+    """Base of the providers. Holds no instance state: the pickled ``__provider`` stays a small reference
+    to the class (module path and name), identical across releases, so upgrading shows no diff."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        # Fully-qualified keys ("defender-air:tenantId") are not re-namespaced by pulumi.dynamic.Config.
+        config = {f"{NAMESPACE}:{key}": req.config.get(f"{NAMESPACE}:{key}") for key in CONFIG_KEYS}
+        context.configure(config)
+
+
+class failures_named:
+    """Prefix every provider error with the resource kind, the object and the operation.
+
+    ``with failures_named("PresetPolicyAssignment", "strict", "create"):`` turns "Exchange Online: ..." into
+    "PresetPolicyAssignment 'strict' (create): Exchange Online: ...". The engine adds the resource URN.
+    """
+
+    def __init__(self, kind: str, name: object, operation: str) -> None:
+        self._prefix = f"{kind} '{name}' ({operation})"
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, DefenderAirError) and not str(exc).startswith(self._prefix):
+            exc.args = (f"{self._prefix}: {exc}",)

@@ -1,0 +1,298 @@
+"""``PresetPolicyAssignment``: who the Standard or Strict preset security policy applies to.
+
+One resource manages the preset's EOP rule and, unless ``defender_for_office365`` is False, its ATP rule,
+keeping both identical: recipients map to ``SentTo`` / ``SentToMemberOf`` / ``RecipientDomainIs`` and
+exclusions to their ``ExceptIf`` forms, on both rules (o365-policies.md §4). The id is the preset name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+
+from ..clients.presets import RULE_NAMES, PresetRule, RecipientConditions
+from ..core.errors import DefenderAirError, NotFoundError, OutcomeUnknownError, PermissionError_, ServiceError
+from ..core.redaction import get_logger
+from . import context
+from .base import AirProvider, failures_named
+from .values import as_bool, fold, is_address, is_domain, is_unknown, str_list
+
+LOG = get_logger()
+KIND = "PresetPolicyAssignment"
+PRESETS = ("standard", "strict")
+SCOPE_KEYS = ("users", "groups", "domains")
+# Recipient scope key -> (condition parameter, exception parameter) on both rules.
+SCOPE_FIELDS = {
+    "users": ("SentTo", "ExceptIfSentTo"),
+    "groups": ("SentToMemberOf", "ExceptIfSentToMemberOf"),
+    "domains": ("RecipientDomainIs", "ExceptIfRecipientDomainIs"),
+}
+INPUT_KEYS = ("preset", "enabled", "recipients", "exclusions", "defender_for_office365")
+
+
+class PresetNotTurnedOnError(DefenderAirError):
+    pass
+
+
+@dataclass(frozen=True)
+class Desired:
+    preset: str
+    enabled: bool
+    recipients: dict[str, list[str]]
+    exclusions: dict[str, list[str]]
+    defender_for_office365: bool
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any]) -> Desired:
+        return cls(
+            preset=str(props["preset"]).lower(),
+            enabled=as_bool(props.get("enabled"), True),
+            recipients=_scope(props.get("recipients")),
+            exclusions=_scope(props.get("exclusions")),
+            defender_for_office365=as_bool(props.get("defender_for_office365"), True),
+        )
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return ("eop", "atp") if self.defender_for_office365 else ("eop",)
+
+    def conditions(self) -> RecipientConditions:
+        values: dict[str, Any] = {}
+        for key, (condition, exception) in SCOPE_FIELDS.items():
+            values[condition] = self.recipients[key]
+            values[exception] = self.exclusions[key]
+        return RecipientConditions.of(**values)
+
+    def inputs(self) -> dict[str, Any]:
+        return {"preset": self.preset, "enabled": self.enabled, "recipients": self.recipients,
+                "exclusions": self.exclusions, "defender_for_office365": self.defender_for_office365}
+
+
+def _scope(value: Any) -> dict[str, list[str]]:
+    value = value if isinstance(value, dict) else {}
+    return {key: str_list(value.get(key)) for key in SCOPE_KEYS}
+
+
+def _scope_from_rule(rule: PresetRule, index: int) -> dict[str, list[str]]:
+    """index 0: the conditions (recipients), 1: the exceptions (exclusions)."""
+    return {key: list(rule.conditions.get(fields[index])) for key, fields in SCOPE_FIELDS.items()}
+
+
+def _state(enabled: bool) -> str:
+    return "Enabled" if enabled else "Disabled"
+
+
+class PresetPolicyAssignmentProvider(AirProvider):
+    # ------------------------------------------------------------------ check (no API call)
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        inputs = dict(news)
+        preset = news.get("preset")
+        if preset is None:
+            failures.append(CheckFailure("preset", "preset is required: 'standard' or 'strict'."))
+        elif not is_unknown(preset):
+            if not isinstance(preset, str) or preset.strip().lower() not in PRESETS:
+                failures.append(CheckFailure(
+                    "preset", f"preset must be 'standard' or 'strict', not {preset!r}."))
+            else:
+                inputs["preset"] = preset.strip().lower()
+        for key in ("enabled", "defender_for_office365"):
+            value = news.get(key)
+            if value is not None and not is_unknown(value) and not isinstance(value, bool):
+                failures.append(CheckFailure(key, f"{key} must be true or false, not {value!r}."))
+        scopes = {key: news.get(key) for key in ("recipients", "exclusions")}
+        for key, value in scopes.items():
+            failures.extend(_check_scope(key, value))
+        failures.extend(_check_overlap(scopes["recipients"], scopes["exclusions"]))
+        return CheckResult(inputs, failures)
+
+    # ------------------------------------------------------------------ diff (no API call)
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if is_unknown(news.get("preset")) or str(news.get("preset")).lower() != str(olds.get("preset")).lower():
+            return DiffResult(changes=True, replaces=["preset"], delete_before_replace=True)
+        if any(is_unknown(news.get(key)) for key in INPUT_KEYS):
+            return DiffResult(changes=True)
+        old, new = Desired.from_props(olds), Desired.from_props(news)
+        expected = _state(new.enabled)
+        # The live rule states as last read (create, update or refresh): drift to repair shows here.
+        eop_drift = olds.get("eop_rule_state", expected) != expected
+        atp_drift = old.defender_for_office365 and new.defender_for_office365 and (
+            olds.get("atp_rule_state") != expected or olds.get("atp_rule_in_sync") is False)
+        changed = (
+            old.enabled != new.enabled
+            or old.defender_for_office365 != new.defender_for_office365
+            or any(fold(old.recipients[k]) != fold(new.recipients[k]) for k in SCOPE_KEYS)
+            or any(fold(old.exclusions[k]) != fold(new.exclusions[k]) for k in SCOPE_KEYS)
+            or eop_drift
+            or atp_drift
+        )
+        return DiffResult(changes=changed, replaces=[], delete_before_replace=True)
+
+    # ------------------------------------------------------------------ create / update
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        desired = Desired.from_props(props)
+        with failures_named(KIND, desired.preset, "create"):
+            return CreateResult(desired.preset, _converge(desired))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        desired = Desired.from_props(news)
+        with failures_named(KIND, desired.preset, "update"):
+            return UpdateResult(_converge(desired))
+
+    # ------------------------------------------------------------------ read (refresh)
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        preset = str(props.get("preset") or id_).lower()
+        managed_atp = as_bool(props.get("defender_for_office365"), True)
+        with failures_named(KIND, preset, "read"):
+            presets = context.current().presets
+            eop = presets.get_rule("eop", preset)
+            if eop is None:
+                return ReadResult(None, {})  # the rule is gone: the engine drops the resource
+            atp = _get_atp(preset) if managed_atp else None
+        live = Desired(preset, eop.enabled, _scope_from_rule(eop, 0), _scope_from_rule(eop, 1), managed_atp)
+        outputs = {**live.inputs(), **_computed(live, eop, atp)}
+        return ReadResult(id_, outputs, live.inputs())
+
+    # ------------------------------------------------------------------ delete
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        desired = Desired.from_props(props)
+        with failures_named(KIND, desired.preset, "delete"):
+            presets = context.current().presets
+            for kind in desired.kinds:
+                # Turning the preset off keeps its recipient conditions (contract); Disable- is idempotent.
+                try:
+                    presets.set_enabled(kind, desired.preset, False)
+                except NotFoundError:
+                    LOG.info("%s rule of the %s preset is already gone", kind.upper(), desired.preset)
+
+
+def _get_atp(preset: str) -> PresetRule | None:
+    try:
+        return context.current().presets.get_rule("atp", preset)
+    except PermissionError_ as exc:
+        raise PermissionError_(
+            f"{exc} If the tenant has no Microsoft Defender for Office 365 (Plan 1 or 2), set "
+            "defender_for_office365=False to manage only the EOP rule.", status=exc.status, code=exc.code,
+        ) from None
+
+
+def _converge(desired: Desired) -> dict[str, Any]:
+    """Make the preset's rules match ``desired``; write only what differs. Returns the outputs.
+
+    Everything is read (and every missing piece checked) before the first write, so a tenant where the
+    preset was never turned on is left untouched.
+    """
+    presets = context.current().presets
+    rules: dict[str, PresetRule | None] = {"eop": presets.get_rule("eop", desired.preset)}
+    if desired.defender_for_office365:
+        rules["atp"] = _get_atp(desired.preset)
+    missing = [kind for kind, rule in rules.items() if rule is None]
+    policies: dict[str, dict[str, str]] = {}
+    for kind in missing:
+        found = presets.find_component_policies(kind, desired.preset)
+        if found is None:
+            raise PresetNotTurnedOnError(
+                f"the {desired.preset.capitalize()} preset security policy was never turned on in this tenant: "
+                f"its {kind.upper()} rule '{RULE_NAMES[desired.preset]}' and the preset's own threat policies "
+                "do not exist, and only the Defender portal can create them. Turn the preset on once in the "
+                "Microsoft Defender portal (Email & collaboration > Policies & rules > Threat policies > Preset "
+                "security policies), then run `pulumi up` again. Nothing was changed."
+            )
+        policies[kind] = found
+
+    conditions = desired.conditions()
+    for kind in missing:
+        _new_rule(kind, desired, policies[kind], conditions)
+    for kind, rule in rules.items():
+        if rule is None:
+            continue
+        # Narrow the scope before turning a rule on, and turn it off before widening it, so the rule never
+        # applies to more recipients than either the old or the new setting.
+        if not desired.enabled and rule.enabled:
+            presets.set_enabled(kind, desired.preset, False)
+        if not rule.conditions.matches(conditions):
+            presets.set_conditions(kind, desired.preset, conditions)
+        if desired.enabled and not rule.enabled:
+            presets.set_enabled(kind, desired.preset, True)
+
+    outputs = desired.inputs()
+    outputs["eop_rule_state"] = _state(desired.enabled)
+    outputs["atp_rule_state"] = _state(desired.enabled) if desired.defender_for_office365 else None
+    outputs["atp_rule_in_sync"] = True if desired.defender_for_office365 else None
+    return outputs
+
+
+def _new_rule(kind: str, desired: Desired, policies: dict[str, str], conditions: RecipientConditions) -> None:
+    """Recreate a removed rule. ``New-`` fails if the rule exists, so after a lost answer re-read first."""
+    presets = context.current().presets
+    LOG.warning("%s rule of the %s preset is missing although its policies exist; recreating it with New-%s",
+                kind.upper(), desired.preset, "EOPProtectionPolicyRule" if kind == "eop" else "ATPProtectionPolicyRule")
+    try:
+        presets.new_rule(kind, desired.preset, policies, conditions, desired.enabled)
+        return
+    except OutcomeUnknownError:
+        LOG.warning("New- of the %s rule got no answer; checking whether it was applied", kind.upper())
+    if presets.get_rule(kind, desired.preset) is not None:
+        return  # it was applied, with the parameters we sent
+    try:
+        presets.new_rule(kind, desired.preset, policies, conditions, desired.enabled)
+    except ServiceError as exc:
+        # The lost first New- was applied after all but the read above lagged behind (reads after New- can
+        # miss the rule for a while, o365-policies.md §1.8): the rule exists, which is what we wanted.
+        if exc.status != 400 or "already exists" not in str(exc):
+            raise
+
+
+def _computed(live: Desired, eop: PresetRule, atp: PresetRule | None) -> dict[str, Any]:
+    in_sync: bool | None = None
+    if live.defender_for_office365:
+        in_sync = atp is not None and atp.enabled == eop.enabled and atp.conditions.matches(eop.conditions)
+    return {
+        "eop_rule_state": _state(eop.enabled),
+        "atp_rule_state": (_state(atp.enabled) if atp else None) if live.defender_for_office365 else None,
+        "atp_rule_in_sync": in_sync,
+    }
+
+
+def _check_scope(key: str, value: Any) -> list[CheckFailure]:
+    if value is None or is_unknown(value):
+        return []
+    if not isinstance(value, dict):
+        return [CheckFailure(key, f"{key} must be a RecipientScopeArgs or a dict with users, groups, domains.")]
+    failures = [CheckFailure(key, f"{key} has an unknown key {extra!r}; use users, groups and domains.")
+                for extra in sorted(set(value) - set(SCOPE_KEYS))]
+    for sub in SCOPE_KEYS:
+        items = value.get(sub)
+        if items is None or is_unknown(items):
+            continue
+        if not isinstance(items, list) or not all(isinstance(i, str) or is_unknown(i) for i in items):
+            failures.append(CheckFailure(f"{key}.{sub}", f"{key}.{sub} must be a list of strings."))
+            continue
+        seen: set[str] = set()
+        for item in items:
+            if is_unknown(item):
+                continue
+            valid = is_domain(item) if sub == "domains" else is_address(item)
+            if not valid:
+                what = "a domain name such as contoso.com" if sub == "domains" else "an SMTP address"
+                failures.append(CheckFailure(f"{key}.{sub}", f"{key}.{sub}: {item!r} is not {what}."))
+            elif item.lower() in seen:
+                failures.append(CheckFailure(f"{key}.{sub}", f"{key}.{sub}: {item!r} is listed twice."))
+            seen.add(item.lower())
+    return failures
+
+
+def _check_overlap(recipients: Any, exclusions: Any) -> list[CheckFailure]:
+    if not isinstance(recipients, dict) or not isinstance(exclusions, dict):
+        return []
+    failures = []
+    for sub in SCOPE_KEYS:
+        included = {i.lower() for i in str_list(recipients.get(sub)) if not is_unknown(i)}
+        for item in str_list(exclusions.get(sub)):
+            if item.lower() in included:
+                failures.append(CheckFailure(
+                    f"exclusions.{sub}",
+                    f"{item!r} is in both recipients.{sub} and exclusions.{sub}; keep it in one of them."))
+    return failures

@@ -1,0 +1,69 @@
+import pytest
+from defender_air_provider.core.errors import ConfigurationError
+from defender_air_provider.core.settings import EMULATOR_TENANT_ID, Settings
+
+
+def test_stack_config_wins_over_environment() -> None:
+    s = Settings.load({"defender-air:tenantId": "from-config"}, {"AZURE_TENANT_ID": "from-env",
+                                                                 "AZURE_CLIENT_ID": "app-from-env"})
+    assert s.tenant_id == "from-config"
+    assert s.client_id == "app-from-env"
+
+
+def test_every_contract_key_reads_from_its_environment_variable() -> None:
+    env = {
+        "AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "secret-value",
+        "AZURE_CLIENT_CERTIFICATE_PATH": "/cert.pem", "AZURE_FEDERATED_TOKEN_FILE": "/token",
+        "DEFENDER_AIR_CLOUD": "usgovhigh", "DEFENDER_AIR_PORTAL_SESSION": "sccauth=abc; XSRF-TOKEN=def",
+        "DEFENDER_AIR_EMULATOR_URL": "http://127.0.0.1:8765/",
+    }
+    s = Settings.load({}, env)
+    assert (s.tenant_id, s.client_id, s.client_secret, s.client_certificate_path) == ("t", "c", "secret-value",
+                                                                                      "/cert.pem")
+    assert s.federated_token_file == "/token"
+    assert s.cloud_name == "usgovhigh"
+    assert s.portal_session == "sccauth=abc; XSRF-TOKEN=def"
+    assert s.emulator_url == "http://127.0.0.1:8765"
+
+
+def test_secrets_are_not_in_repr() -> None:
+    s = Settings.load({"defender-air:clientSecret": "canary-secret-1234",
+                       "defender-air:portalSession": "sccauth=canary-session"}, {})
+    assert "canary" not in repr(s)
+    assert set(s.secrets()) == {"canary-secret-1234", "sccauth=canary-session"}
+
+
+@pytest.mark.parametrize(("cloud", "exchange", "compliance"), [
+    ("public", "https://outlook.office365.com", "https://ps.compliance.protection.outlook.com"),
+    ("usgovhigh", "https://outlook.office365.us", "https://ps.compliance.protection.office365.us"),
+    ("usgovdod", "https://outlook-dod.office365.us", "https://l5.ps.compliance.protection.office365.us"),
+])
+def test_cloud_endpoint_tables(cloud: str, exchange: str, compliance: str) -> None:
+    s = Settings.load({"defender-air:cloud": cloud}, {})
+    assert s.cloud.exchange == exchange
+    assert s.cloud.exchange_scope == f"{exchange}/.default"
+    assert s.cloud.compliance == compliance
+
+
+def test_unknown_cloud_is_a_clear_error() -> None:
+    with pytest.raises(ConfigurationError, match="usgovhigh"):
+        Settings.load({"defender-air:cloud": "china"}, {})
+
+
+def test_emulator_layout_and_default_tenant() -> None:
+    s = Settings.load({"defender-air:emulatorUrl": "http://127.0.0.1:9000"}, {})
+    assert s.cloud.exchange == "http://127.0.0.1:9000/exchange"
+    assert s.cloud.compliance == "http://127.0.0.1:9000/compliance"
+    assert s.cloud.portal == "http://127.0.0.1:9000/portal"
+    assert s.cloud.graph == "http://127.0.0.1:9000/graph"
+    assert s.require_tenant_id() == EMULATOR_TENANT_ID
+
+
+def test_missing_tenant_names_the_config_key() -> None:
+    with pytest.raises(ConfigurationError, match="defender-air:tenantId"):
+        Settings.load({}, {}).require_tenant_id()
+
+
+def test_bad_emulator_url() -> None:
+    with pytest.raises(ConfigurationError, match="emulatorUrl"):
+        Settings.load({"defender-air:emulatorUrl": "localhost:8765"}, {})
