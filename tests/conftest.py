@@ -46,11 +46,11 @@ def module_engine_factory() -> Iterator[EngineFactory]:
 from collections.abc import Callable  # noqa: E402
 
 import respx  # noqa: E402
+
 from defender_air_provider.core.settings import Settings  # noqa: E402
 from defender_air_provider.fakes.tenant import FakeTenant  # noqa: E402
 from defender_air_provider.fakes.transport import mount  # noqa: E402
 from defender_air_provider.handlers import context  # noqa: E402
-
 from tests.support import TENANT_ID, FakeTokenSource, RecordingSleep  # noqa: E402
 
 

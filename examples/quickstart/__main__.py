@@ -8,6 +8,7 @@ Run it against the local emulator with `./run quickstart`, or against a tenant a
 """
 
 import pulumi
+
 import pulumi_defender_air as air
 
 config = pulumi.Config()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
+
 from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
 
 from ._utilities import claim_singleton, plain_args

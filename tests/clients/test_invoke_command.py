@@ -3,12 +3,12 @@
 import json
 
 import pytest
+
 from defender_air_provider.clients.invoke_command import InvokeCommandClient
 from defender_air_provider.core.errors import NotFoundError, PermissionError_, ServiceError, ThrottledError
 from defender_air_provider.core.http import HttpClient, RetryPolicy
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers.context import EXCHANGE_PERMISSION_HINT
-
 from tests.support import TENANT_ID, FakeTokenSource, RecordingSleep
 
 

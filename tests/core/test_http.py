@@ -5,9 +5,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import respx
+
 from defender_air_provider.core.errors import OutcomeUnknownError, ServiceError
 from defender_air_provider.core.http import HttpClient, RetryPolicy, parse_retry_after
-
 from tests.support import FakeTokenSource, RecordingSleep
 
 URL = "https://api.example.test/thing"

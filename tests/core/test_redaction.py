@@ -1,6 +1,7 @@
 import logging
 
 import pytest
+
 from defender_air_provider.core.redaction import MASK, Redactor, get_logger
 
 

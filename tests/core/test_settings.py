@@ -1,4 +1,5 @@
 import pytest
+
 from defender_air_provider.core.errors import ConfigurationError
 from defender_air_provider.core.settings import EMULATOR_TENANT_ID, Settings
 

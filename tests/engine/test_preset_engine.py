@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pulumi_defender_air as air
 import pytest
+
+import pulumi_defender_air as air
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
-
 from tests.harness.engine import CheckFailed, Engine, EngineFactory, capture_registration
 
 VIP = "priority-accounts@contoso.onmicrosoft.com"

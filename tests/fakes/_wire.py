@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import respx
+
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.fakes.transport import mount
 

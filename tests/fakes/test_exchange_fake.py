@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from defender_air_provider.fakes.exchange import SCENARIOS, ExchangeFake
 from defender_air_provider.fakes.tenant import FakeTenant
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from defender_air_provider.fakes.tenant import FakeTenant
 
 from ._wire import TOKEN, exo_client, invoke

@@ -7,6 +7,7 @@ import asyncio
 import httpx
 import pytest
 import respx
+
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.fakes.transport import mount
 

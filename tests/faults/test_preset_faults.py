@@ -4,12 +4,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from defender_air_provider.core.errors import DefenderAirError, PermissionError_, ServiceError
 from defender_air_provider.fakes.base import Fault
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers import context
 from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
-
 from tests.support import FakeTokenSource, RecordingSleep
 
 P = PresetPolicyAssignmentProvider()

@@ -4,8 +4,9 @@ from typing import Any
 
 import pytest
 import respx
-from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
 from pulumi.output import Unknown
+
+from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
 
 P = PresetPolicyAssignmentProvider()
 

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from defender_air_provider.core.errors import DefenderAirError, PermissionError_
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
-
 from tests.harness.engine import EngineFactory, Registration, capture_registrations
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
