@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +25,7 @@ import pulumi_defender_air as air  # noqa: E402
 from benchmarks.cold_start import measure_cold_start  # noqa: E402
 from defender_air_provider.fakes.server import EmulatorServer  # noqa: E402
 from defender_air_provider.fakes.tenant import FakeTenant  # noqa: E402
-from tests.harness.engine import Engine, EngineFactory, capture_registration  # noqa: E402
+from tests.harness.engine import Engine, EngineFactory, Registration, capture_registration  # noqa: E402
 
 
 def cold_start(runs: int) -> None:
@@ -74,9 +76,43 @@ def requests_per_operation(engine: Engine, tenant: FakeTenant) -> None:
         print(f"  {name:<36} {requests}")
 
 
+def alert_policy_registration(i: int) -> Registration:
+    return capture_registration(lambda: air.AlertPolicy(
+        f"bench-{i}", name=f"Benchmark policy {i}", category="Others", threat_type="Activity",
+        operations=["SearchRemoved"], aggregation_type="None", notify_users=["secops@contoso.onmicrosoft.com"]))
+
+
+def alert_policy_cycle(engine: Engine, tenant: FakeTenant, count_: int, throttled: bool) -> None:
+    """create / no-op up / refresh / delete of ``count_`` alert policies, 4 at a time like `pulumi up`."""
+    regs = [alert_policy_registration(i) for i in range(count_)]
+    tenant.faults.clear()
+    if throttled:  # every 10th request answers 429 with Retry-After: 1
+        tenant.faults.throttle("compliance", None, retry_after=1, times=count_, every=10)
+    figures: list[str] = []
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for phase in ("create", "no-op up", "refresh", "delete"):
+            tenant.log.clear()
+            started = time.perf_counter()
+            if phase == "create":
+                states = [r.state for r in pool.map(engine.up, regs)]
+            elif phase == "no-op up":
+                list(pool.map(engine.up, regs, states))
+            elif phase == "refresh":
+                refreshed = list(pool.map(engine.refresh, states))
+                assert all(refreshed)
+            else:
+                list(pool.map(engine.destroy, states))
+            seconds = time.perf_counter() - started
+            lists = tenant.log.count("compliance", "Get-ProtectionAlert")
+            figures.append(f"{phase} {seconds:.1f} s ({tenant.log.count()} requests, {lists} Get-ProtectionAlert)")
+    label = "with 429s injected" if throttled else "no faults"
+    print(f"AlertPolicy x{count_} through the engine harness, {label}: " + "; ".join(figures))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--resources", type=int, default=200, help="resources per lifecycle cycle")
     args = parser.parse_args(argv)
     cold_start(args.runs)
     tenant = FakeTenant("presets_on")
@@ -85,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
             engine = factory(config={"defender-air:emulatorUrl": server.url})
             requests_per_operation(engine, tenant)
+            alert_policy_cycle(engine, tenant, args.resources, throttled=False)
+            alert_policy_cycle(engine, tenant, args.resources, throttled=True)
     finally:
         factory.close()
 

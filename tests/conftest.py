@@ -44,6 +44,7 @@ def module_engine_factory() -> Iterator[EngineFactory]:
 # --------------------------------------------------------------------------------------------------
 
 from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
 import respx  # noqa: E402
 
@@ -57,8 +58,9 @@ from tests.support import TENANT_ID, FakeTokenSource, RecordingSleep  # noqa: E4
 @pytest.fixture
 def make_tenant() -> Iterator[Callable[..., FakeTenant]]:
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        def make(scenario: str = "presets_on", **settings: object) -> FakeTenant:
-            tenant = FakeTenant(scenario)
+        def make(scenario: str = "presets_on", *, fake: dict[str, Any] | None = None,
+                 **settings: object) -> FakeTenant:
+            tenant = FakeTenant(scenario, **(fake or {}))
             mount(router, tenant)
             context.install(context.ProviderContext(
                 Settings(tenant_id=TENANT_ID, **settings),  # type: ignore[arg-type]

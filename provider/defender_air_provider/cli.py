@@ -37,7 +37,7 @@ def run_emulator(args: argparse.Namespace) -> int:
         # The emulator accepts any bearer token and exposes a control surface that rewrites its behaviour.
         print(f"warning: --host {args.host} is not a loopback address; the emulator has no authentication and "
               "anyone who can reach it can read and change its state", file=sys.stderr)
-    tenant = FakeTenant(args.scenario, args.state)
+    tenant = FakeTenant(args.scenario, args.state, compliance_e5=not args.no_e5)
     server = EmulatorServer(tenant, host=args.host, port=args.port)
     try:
         server.bind()  # bind first, so port 0 prints the real port
@@ -85,6 +85,9 @@ def _add_emulator(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
                         help="JSON file that keeps the tenant's state across restarts (default: in memory)")
     parser.add_argument("--scenario", choices=SCENARIOS, default="presets_on",
                         help="seed of the tenant when there is no state file yet (default: presets_on)")
+    parser.add_argument("--no-e5", action="store_true",
+                        help="seed a tenant without Office 365 E5: only single-event alert policies (aggregation "
+                             "None) can be created")
     parser.set_defaults(func=run_emulator)
 
 

@@ -6,6 +6,13 @@
                                recipients=air.RecipientScopeArgs(groups=["priority-accounts@contoso.com"]))
 """
 
+from .alert_policy import AIR_TRIGGER_ALERT_POLICIES, BUILT_IN_ALERT_POLICIES, AlertPolicy
 from .preset_policy_assignment import PresetPolicyAssignment, RecipientScopeArgs
 
-__all__ = ["PresetPolicyAssignment", "RecipientScopeArgs"]
+__all__ = [
+    "AIR_TRIGGER_ALERT_POLICIES",
+    "BUILT_IN_ALERT_POLICIES",
+    "AlertPolicy",
+    "PresetPolicyAssignment",
+    "RecipientScopeArgs",
+]

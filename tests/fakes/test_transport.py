@@ -110,3 +110,102 @@ def test_dropped_connections_become_httpx_errors() -> None:
         assert connect.value.request.url == httpx.URL(url)
         with pytest.raises(httpx.ReadTimeout):
             client.post(url, json=body("Get-EOPProtectionPolicyRule"))
+
+
+# -- Security & Compliance: region discovery at the front door (o365-policies.md §2) ---------------------------------
+
+COMPLIANCE_FRONT_DOOR = "https://ps.compliance.protection.outlook.com"
+ALERT = {"Name": "Quarantine release", "Category": "ThreatManagement", "NotifyUser": ["a@contoso.com"],
+         "ThreatType": "Activity", "Operation": ["QuarantineRequestReleaseMessage"], "AggregationType": "None"}
+
+
+def test_compliance_front_door_redirects_invoke_command_and_runs_nothing() -> None:
+    tenant = FakeTenant()
+    with exo_client(tenant) as client:
+        request_body = body("New-ProtectionAlert", ALERT)
+        response = client.post(f"{COMPLIANCE_FRONT_DOOR}/adminapi/beta/{TENANT_ID}/InvokeCommand", json=request_body)
+        assert response.status_code == 302
+        assert response.headers["location"] == (
+            f"https://nam13b.admin.protection.outlook.com:446/adminapi/beta/{TENANT_ID}/InvokeCommand")
+        assert response.content == b""
+        assert tenant.compliance.policy("Quarantine release") is None  # the front door never runs a cmdlet
+        # What the clients of §2 do: take the first label of the Location host, re-POST to the regional host.
+        region = httpx.URL(response.headers["location"]).host.split(".")[0]
+        regional = f"https://{region}.ps.compliance.protection.outlook.com/adminapi/beta/{TENANT_ID}/InvokeCommand"
+        created = client.post(regional, json=request_body)
+        assert created.status_code == 200 and created.json()["value"][0]["Name"] == "Quarantine release"
+        assert created.json()["@odata.context"].startswith(
+            f"https://{region}.ps.compliance.protection.outlook.com/adminapi/beta/{TENANT_ID}/$metadata#")
+    assert [(e.service, e.operation, e.status) for e in tenant.log.entries] == [
+        ("compliance", "region discovery", 302), ("compliance", "New-ProtectionAlert", 200)]
+
+
+@pytest.mark.parametrize("path", [
+    f"/AdminApi/v1.0/{TENANT_ID}/EXOModuleFile",  # ScubaGear
+    f"/adminapi/beta/{TENANT_ID}/EXOBanner('AutogenSession')",  # CIPP
+])
+def test_compliance_discovery_gets_redirect_too(path: str) -> None:
+    tenant = FakeTenant(compliance_region="zaf01b")
+    with exo_client(tenant) as client:
+        response = client.get(f"{COMPLIANCE_FRONT_DOOR}{path}", params={"Version": "3.7.1"},
+                              headers={"X-AnchorMailbox": "UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
+                                                          "@contoso.onmicrosoft.com"})
+    assert response.status_code == 302
+    location = httpx.URL(response.headers["location"])
+    assert (location.scheme, location.host, location.port) == ("https", "zaf01b.admin.protection.outlook.com", 446)
+    assert location.path == path
+    assert tenant.log.operations("compliance") == ["region discovery"]
+
+
+def test_compliance_discovery_failure_is_500_organization_container() -> None:
+    tenant = FakeTenant(compliance_discovery_fails=True)
+    with exo_client(tenant) as client:
+        response = client.post(f"{COMPLIANCE_FRONT_DOOR}/adminapi/beta/{TENANT_ID}/InvokeCommand",
+                               json=body("Get-ProtectionAlert"))
+    assert response.status_code == 500
+    assert response.json() == {"error": {"message": "Could not find the organization container"}}
+    assert [(e.operation, e.status) for e in tenant.log.entries] == [("region discovery", 500)]
+
+
+@pytest.mark.parametrize(("front_door", "admin_domain"), [
+    ("https://ps.compliance.protection.office365.us", "admin.protection.office365.us"),  # GCC High
+    ("https://l5.ps.compliance.protection.office365.us", "admin.protection.office365.us"),  # DoD
+])
+def test_compliance_us_government_front_doors(front_door: str, admin_domain: str) -> None:
+    tenant = FakeTenant()
+    with exo_client(tenant) as client:
+        response = client.post(f"{front_door}/adminapi/beta/{TENANT_ID}/InvokeCommand",
+                               json=body("Get-ProtectionAlert"))
+        assert response.status_code == 302
+        assert httpx.URL(response.headers["location"]).host == f"nam13b.{admin_domain}"
+        regional = client.post(f"https://nam13b.ps.compliance.protection.office365.us/adminapi/beta/{TENANT_ID}"
+                               "/InvokeCommand", json=body("Get-ProtectionAlert"))
+        assert regional.status_code == 200
+
+
+@pytest.mark.parametrize("region", ["nam13b", "eur02b", "gcc02b"])
+def test_compliance_regional_hosts_run_cmdlets(region: str) -> None:
+    tenant = FakeTenant()
+    with exo_client(tenant) as client:
+        response = client.post(f"https://{region}.ps.compliance.protection.outlook.com/adminapi/beta/{TENANT_ID}"
+                               "/InvokeCommand",
+                               json=body("Get-ProtectionAlert", {"Identity": "Audit logging changed"}))
+    assert response.status_code == 200 and response.json()["value"][0]["Name"] == "Audit logging changed"
+
+
+def test_following_the_redirect_blindly_reaches_an_unserved_host() -> None:
+    # The Location host (port 446) is not the REST API (ScubaGear's comment in §2); a client must rewrite it.
+    tenant = FakeTenant()
+    with exo_client(tenant) as client, pytest.raises(Exception, match="not mocked"):
+        client.post(f"{COMPLIANCE_FRONT_DOOR}/adminapi/beta/{TENANT_ID}/InvokeCommand",
+                    json=body("Get-ProtectionAlert"), follow_redirects=True)
+
+
+def test_region_discovery_can_be_faulted() -> None:
+    tenant = FakeTenant()
+    tenant.faults.throttle("compliance", "region discovery", retry_after=2)
+    with exo_client(tenant) as client:
+        url = f"{COMPLIANCE_FRONT_DOOR}/adminapi/beta/{TENANT_ID}/InvokeCommand"
+        first = client.post(url, json=body("Get-ProtectionAlert"))
+        assert first.status_code == 429 and first.headers["retry-after"] == "2"
+        assert client.post(url, json=body("Get-ProtectionAlert")).status_code == 302

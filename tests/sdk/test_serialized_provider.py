@@ -16,7 +16,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
 
-GOLDEN = {
+GOLDEN: dict[type, str] = {
     PresetPolicyAssignmentProvider: (
         "gASVYQAAAAAAAACMN2RlZmVuZGVyX2Fpcl9wcm92aWRlci5oYW5kbGVycy5wcmVzZXRfcG9saWN5X2Fzc2lnbm1lbnSUjB5QcmVz"
         "ZXRQb2xpY3lBc3NpZ25tZW50UHJvdmlkZXKUk5QpgZQu"

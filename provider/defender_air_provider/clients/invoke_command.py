@@ -9,6 +9,7 @@ results in ``value`` with warnings in ``@adminapi.warnings`` (§1.6), paging by 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,13 +66,22 @@ class InvokeCommandClient:
 
     def __init__(self, http: HttpClient, *, base_url: str, tenant_id: str, service: str,
                  permission_hint: str, page_size: int = MAX_PAGE_SIZE,
-                 on_warning: Callable[[str], None] | None = None) -> None:
+                 on_warning: Callable[[str], None] | None = None,
+                 follow_region: Callable[[str], str] | None = None) -> None:
         self._http = http
         self._endpoint = f"{base_url.rstrip('/')}/adminapi/beta/{tenant_id}/InvokeCommand"
         self._service = service
         self._permission_hint = permission_hint
         self._page_size = max(1, min(page_size, MAX_PAGE_SIZE))
         self._on_warning = on_warning
+        # Security & Compliance: the front door answers the first request with a redirect to the tenant's
+        # region (o365-policies.md §2). ``follow_region`` maps that Location to the regional base URL; the
+        # first request runs under a lock so the region is discovered once per process and then reused.
+        self._follow_region = follow_region
+        self._region_known = follow_region is None
+        self._region_lock = threading.Lock()
+        self._base_url = base_url.rstrip("/")
+        self._tenant_id = tenant_id
 
     @property
     def endpoint(self) -> str:
@@ -84,14 +94,30 @@ class InvokeCommandClient:
         ``idempotent``: whether repeating the call is harmless (Get-/Set-/Enable-); decides retries after a
         lost answer. ``target`` names the object for a 404 message.
         """
+        if not self._region_known:
+            with self._region_lock:
+                if not self._region_known:
+                    return self._run(cmdlet, parameters, idempotent, target)
+        return self._run(cmdlet, parameters, idempotent, target)
+
+    def _run(self, cmdlet: str, parameters: dict[str, Any] | None, idempotent: bool,
+             target: str | None) -> CommandResult:
         body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters or {}}}
         result = CommandResult()
         url: str | None = self._endpoint
-        pages = 0
+        pages = redirects = 0
         while url is not None and pages < MAX_PAGES:
             pages += 1
             response = self._http.send("POST", url, json_body=body, headers=self._headers(cmdlet),
                                        idempotent=idempotent, what=cmdlet)
+            if response.status in (301, 302, 307, 308) and self._follow_region and redirects < 2:
+                url = self._move_to_region(cmdlet, response)
+                pages -= 1
+                redirects += 1
+                continue
+            if not self._region_known and response.status >= 500:
+                raise self._region_error(cmdlet, response)
+            self._region_known = True
             if response.status >= 400:
                 raise self._error(cmdlet, response, target)
             payload = response.json()
@@ -110,6 +136,27 @@ class InvokeCommandClient:
             for warning in result.warnings:
                 self._on_warning(f"{self._service}: {cmdlet}: {REDACTOR(warning)}")
         return result
+
+    def _move_to_region(self, cmdlet: str, response: HttpResponse) -> str:
+        assert self._follow_region is not None
+        location = response.headers.get("location") or ""
+        try:
+            regional = self._follow_region(location).rstrip("/")
+        except ValueError as exc:
+            raise ServiceError(
+                f"{self._service}: region discovery for {cmdlet} failed: the front door redirected to "
+                f"{location!r} ({exc}).", status=response.status) from None
+        self._base_url = regional
+        self._endpoint = f"{regional}/adminapi/beta/{self._tenant_id}/InvokeCommand"
+        self._region_known = True
+        return self._endpoint
+
+    def _region_error(self, cmdlet: str, response: HttpResponse) -> ServiceError:
+        failure = parse_failure(response)
+        return ServiceError(REDACTOR(
+            f"{self._service}: region discovery failed for tenant {self._tenant_id} (HTTP {response.status} from "
+            f"the front door on {cmdlet}): {failure.message}. Check defender-air:tenantId and that the app can "
+            f"use Security & Compliance PowerShell ({self._permission_hint})"), status=response.status)
 
     def _headers(self, cmdlet: str) -> dict[str, str]:
         # ScubaGear's production set (§1.4): JSON instead of the module's default CLIXML.

@@ -97,6 +97,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     times: int = 1
+    every: int = 1  # fire on every n-th matching request only (spread faults over a run, e.g. benchmarks)
+    seen: int = 0
 
     def matches(self, service: str, operation: str) -> bool:
         return self.service == service and (
@@ -117,11 +119,11 @@ class Faults:
         return fault
 
     def throttle(self, service: str, operation: str | None = None, *, retry_after: int = 1,
-                 times: int = 1) -> Fault:
+                 times: int = 1, every: int = 1) -> Fault:
         body = json.dumps({"error": {"code": "TooManyRequests", "message": "Too many requests"}}).encode()
         return self.add(Fault("status", service, operation, 429, {"Retry-After": str(retry_after),
                                                                    "content-type": "application/json"},
-                              body, times))
+                              body, times, every))
 
     def unavailable(self, service: str, operation: str | None = None, *, status: int = 503,
                     times: int = 1) -> Fault:
@@ -136,6 +138,9 @@ class Faults:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(service, operation):
+                    fault.seen += 1
+                    if fault.seen % fault.every:
+                        continue
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)

@@ -5,34 +5,42 @@ the client cannot be mirrored here. Section references (§1.6 ...) point into th
 notes mark as INFERENCE is tagged ``[inference]`` below, and so is everything the notes say nothing about
 and the fake had to choose.
 
-Split in the way Moto splits its fakes: the model (rules and component policies of one tenant, plus the
-rules of the cmdlets) and a thin responder that speaks the wire format (request envelope, OData response
-envelope, error envelopes, paging).
+Split in the way Moto splits its fakes: the model here (rules and component policies of one tenant, plus the
+rules of the cmdlets) and the responder in ``invoke_command.py``, shared with the Security & Compliance fake,
+which speaks the wire format (request envelope, OData response envelope, error envelopes, paging).
 
-Wire summary (§1.2-§1.8):
-- ``POST /adminapi/beta/{tenant}/InvokeCommand`` with ``{"CmdletInput":{"CmdletName":..,"Parameters":{..}}}``.
-  Routing is on the body's CmdletName, case-insensitively; ``X-CmdletName`` is accepted, not required.
-- Success: ``{"@odata.context":..,"adminapi.warnings@odata.type":"#Collection(String)",
-  "@adminapi.warnings":[..],"value":[..]}`` (+ ``@odata.nextLink`` when paged).
-- Missing object: 404 ``NotFound`` with ``details[0].message`` =
-  ``<code>|...ManagementObjectNotFoundException|<text>``; bad/unknown parameter: 400 ``BadRequest``;
-  unknown cmdlet: 403 with a body of NUL bytes declared ``Content-Encoding: gzip``.
+Exchange-specific wire behaviour: an unknown cmdlet answers 403 with a body of NUL bytes declared
+``Content-Encoding: gzip`` (§1.8).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import re
-import secrets
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
 from .base import FakeRequest, FakeResponse
+from .invoke_command import (
+    VALIDATION_EXC,
+    CmdletError,
+    CmdletSpec,
+    InvokeCommandFake,
+    annotated,
+    as_bool,
+    as_identity,
+    as_int,
+    as_string_list,
+    as_text,
+    bad_request,
+    missing_parameters,
+    not_found,
+    require,
+    transformation_error,
+    wire_datetime,
+)
 
 # ---------------------------------------------------------------------------------------------------------------
 # Constants of the modelled tenant and of the wire
@@ -47,9 +55,6 @@ _ORGANIZATION_ID = (
     f"{_FOREST}/Microsoft Exchange Hosted Organizations/{TENANT_DOMAIN} - "
     f"{_FOREST}/ConfigurationUnits/{TENANT_DOMAIN}/Configuration"
 )
-
-CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
-DEFAULT_MAX_PAGE_SIZE = 1000  # §1.4: "Prefer: odata.maxpagesize={n} (n ≤ 1000, the default)"
 
 STANDARD_RULE_NAME = "Standard Preset Security Policy"
 STRICT_RULE_NAME = "Strict Preset Security Policy"
@@ -90,18 +95,8 @@ _PREDICATE_PREFIX = "Microsoft.Exchange.MessagingPolicies.Rules.Tasks."
 _PREDICATES = {"SentTo": "SentToPredicate", "SentToMemberOf": "SentToMemberOfPredicate",
                "RecipientDomainIs": "RecipientDomainIsPredicate"}
 
-# Exception types used in error envelopes.
-_ODATA_EXC = "Microsoft.Exchange.Admin.OData.Core.ODataServiceException"  # §1.8
-_AMBIGUOUS_EXC = "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException"  # §1.8
-_TRANSFORM_EXC = "Microsoft.Exchange.AdminApi.CommandInvocation.ParameterTransformationException"  # §1.8
-_NOT_FOUND_EXC = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"  # §1.8
-_DIRECT_INVOKE_EXC = "Microsoft.Exchange.Management.PSDirectInvoke.DirectInvokeCmdletExecutionException"  # §1.8
-# [inference] the notes give no REST capture for these three; names chosen from PowerShell/Exchange conventions.
-_BINDING_EXC = "System.Management.Automation.ParameterBindingException"
-_VALIDATION_EXC = "Microsoft.Exchange.Management.Tasks.ValidationException"
+# [inference] the notes give no REST capture for a duplicate rule; name chosen from Exchange conventions.
 _EXISTS_EXC = "Microsoft.Exchange.Management.Transport.RulesValidationException"
-# Error-code prefix of ManagementObjectNotFoundException details, as in the real 404 text of §1.8.
-_NOT_FOUND_CODE = "Ex6F9304"
 
 # §1.8: "unknown cmdlet on EXO → 403, body is NUL bytes declared gzip". [inference] the number of bytes.
 _NUL_BODY = b"\x00" * 16
@@ -133,111 +128,30 @@ _DEFAULT_POLICY_NAMES: dict[str, str] = {
 }
 
 
-class _CmdletError(Exception):
-    """Raised anywhere inside a cmdlet to answer with ``response`` (nothing is applied)."""
-
-    def __init__(self, response: FakeResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Error envelopes (§1.8)
-# ---------------------------------------------------------------------------------------------------------------
-
-def _error_response(status: int, payload: dict[str, Any]) -> FakeResponse:
-    return FakeResponse(status, {"content-type": CONTENT_TYPE, "odata-version": "4.0"},
-                        json.dumps(payload).encode("utf-8"))
-
-
-def bad_request(exception_type: str, text: str, code: str = "") -> FakeResponse:
-    """400 in the verbatim structure of the captured AmbiguousParameterSetException body (§1.8).
-
-    ``details[0].message`` is ``<code>|<exception type>|<text>`` (the code part is empty in the capture).
-    """
-    return _error_response(400, {"error": {
-        "code": "BadRequest",
-        "message": "Invalid Operation",
-        "details": [{"code": "Client", "target": "", "message": f"{code}|{exception_type}|{text}"}],
-        "innererror": {
-            "message": "Invalid Operation", "type": _ODATA_EXC, "stacktrace": "",
-            "internalexception": {"message": text, "type": exception_type, "stacktrace": ""},
-        },
-    }})
-
-
-def invalid_parameters(names: Iterable[str]) -> FakeResponse:
-    """400 for parameters the cmdlet does not have, verbatim from the capture in §1.8.
-
-    [inference] several unknown names are joined with ", " (the capture names one).
-    """
-    text = ("Parameter set cannot be resolved using the specified named parameters. "
-            f"Invalid cmdlet parameters specified. {', '.join(names)}")
-    return bad_request(_AMBIGUOUS_EXC, text)
-
-
-def transformation_error(parameter: str, value: Any, target_type: str, reason: str) -> FakeResponse:
-    """400 for a value that can't be converted, in the structure of the first captured body in §1.8.
-
-    That capture has no ``details`` and carries the warnings annotations *inside* ``error``; kept as captured.
-    """
-    text = (f"Cannot process argument transformation on parameter '{parameter}'. Cannot convert value "
-            f"\"{value}\" to type \"{target_type}\". Error: \"{reason}\"")
-    return _error_response(400, {"error": {
-        "code": "BadRequest",
-        "message": "Invalid Operation",
-        "innererror": {
-            "message": "Invalid Operation", "type": _ODATA_EXC, "stacktrace": "",
-            "internalexception": {"message": text, "type": _TRANSFORM_EXC, "stacktrace": ""},
-        },
-        "adminapi.warnings@odata.type": "#Collection(String)",
-        "@adminapi.warnings": [],
-    }})
-
-
-def not_found(identity: str) -> FakeResponse:
-    """404 ``NotFound`` for a missing object, in the structure of the real body quoted in §1.8.
-
-    [inference] the stack traces are elided (the real ones are long .NET traces) and the warnings annotations
-    are placed inside ``error`` as in the other capture of §1.8 (the quote does not show the nesting clearly).
-    """
-    text = f"The operation couldn't be performed because object '{identity}' couldn't be found on '{_DC}'."
-    return _error_response(404, {"error": {
-        "code": "NotFound",
-        "message": "Error executing cmdlet",
-        "details": [{"code": "Client", "target": "", "message": f"{_NOT_FOUND_CODE}|{_NOT_FOUND_EXC}|{text}"}],
-        "innererror": {
-            "message": "Error executing cmdlet", "type": _ODATA_EXC, "stacktrace": "   at ...",
-            "internalexception": {
-                "message": f"Exception of type '{_DIRECT_INVOKE_EXC}' was thrown.",
-                "type": _DIRECT_INVOKE_EXC, "stacktrace": "   at ...",
-            },
-        },
-        "adminapi.warnings@odata.type": "#Collection(String)",
-        "@adminapi.warnings": [],
-    }})
-
-
 def unknown_cmdlet() -> FakeResponse:
     """§1.8: an unknown cmdlet on EXO answers 403 with NUL bytes declared gzip (undecodable on purpose)."""
     return FakeResponse(403, {"content-encoding": "gzip"}, _NUL_BODY)
 
 
-def _missing_parameters(names: Iterable[str]) -> FakeResponse:
-    # [inference] the PowerShell text for missing mandatory parameters; no REST capture in the notes.
-    return bad_request(_BINDING_EXC, "Cannot process command because of one or more missing mandatory "
-                                     f"parameters: {' '.join(names)}.")
+def _not_found(identity: str) -> FakeResponse:
+    """404 ManagementObjectNotFoundException naming this forest's domain controller (§1.8)."""
+    return not_found(identity, _DC)
+
+
+def _as_identity(params: dict[str, Any], name: str = "Identity") -> str:
+    return as_identity(params, name, "Microsoft.Exchange.Configuration.Tasks.RuleIdParameter")
+
+
+def _as_list(name: str, value: Any) -> list[str] | None:
+    """A scoping parameter: these are arrays, not MultiValuedProperty, so the hashtable form of §1.3 is refused."""
+    target = "Microsoft.Exchange.Data.Word[]" if name.endswith("DomainIs") else \
+        "Microsoft.Exchange.Configuration.Tasks.RecipientIdParameter[]"
+    return as_string_list(name, value, target)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------------------------
-
-def _wire_datetime(moment: datetime) -> str:
-    """ISO-8601 with 7 fractional digits and an offset, as in the Burp capture of §1.6."""
-    moment = moment.astimezone(timezone.utc)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0+00:00"
-
 
 def _seed_guid(*parts: str) -> str:
     return str(uuid.uuid5(_GUID_NAMESPACE, "/".join(parts)))
@@ -247,61 +161,6 @@ def _preset_of_policy_name(name: str) -> str | None:
     """The preset a component policy belongs to, from its documented name pattern (§4.1)."""
     match = re.fullmatch(r"(Standard|Strict) Preset Security Policy\d{13}", name)
     return match.group(1).lower() if match else None
-
-
-def _parse_max_page_size(request: FakeRequest) -> int | None:
-    """``odata.maxpagesize=N`` from ``Prefer`` (or ``X-Prefer``, seen in the Burp capture of §1.6).
-
-    CIPP writes it with blanks (``odata.maxpagesize = 1000;odata.continue-on-error``, §1.2), so both
-    separators and blanks are tolerated.
-    """
-    for header in ("prefer", "x-prefer"):
-        value = request.header(header)
-        if not value:
-            continue
-        for item in re.split(r"[;,]", value):
-            key, _, raw = item.partition("=")
-            if key.strip().lower() == "odata.maxpagesize":
-                try:
-                    size = int(raw.strip().strip('"'))
-                except ValueError:
-                    continue
-                if size > 0:
-                    return size
-    return None
-
-
-def _annotated(obj: dict[str, Any], guid_keys: Iterable[str] = (), datetime_keys: Iterable[str] = ()) -> dict[
-        str, Any]:
-    """Add the OData type annotations of §1.6 in front of the properties that carry them.
-
-    - string collections: ``Prop@odata.type: "#Collection(String)"``;
-    - GUIDs: ``Prop@data.type: "System.Guid"`` and ``Prop@odata.type: "#Guid"``;
-    - DateTimes: ``Prop@data.type: "System.DateTime"``.
-    [inference] a null collection carries no annotation (the capture only shows non-null collections), and
-    Int32 properties carry none (OData's default numeric type; the capture annotates only #Int16).
-    """
-    guids = set(guid_keys)
-    dates = set(datetime_keys)
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        if isinstance(value, list):
-            out[f"{key}@odata.type"] = "#Collection(String)"
-        elif key in guids and value is not None:
-            out[f"{key}@data.type"] = "System.Guid"
-            out[f"{key}@odata.type"] = "#Guid"
-        elif key in dates and value is not None:
-            out[f"{key}@data.type"] = "System.DateTime"
-        out[key] = value
-    return out
-
-
-def _select(obj: dict[str, Any], select: list[str] | None) -> dict[str, Any]:
-    """Apply ``?$select=Prop1,Prop2`` (§1.2), keeping each selected property's annotations."""
-    if not select:
-        return obj
-    wanted = {name.lower() for name in select}
-    return {key: value for key, value in obj.items() if key.split("@", 1)[0].lower() in wanted}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -314,14 +173,13 @@ _SET_PARAMS = ("Identity", "Comments", "Priority", "Name", *SCOPE_FIELDS, *_WRIT
 _NEW_COMMON = ("Name", "Enabled", "Priority", "Comments", *SCOPE_FIELDS, *_WRITE_COMMON)
 
 
-class _Cmdlet:
+class _Cmdlet(CmdletSpec):
     """One known cmdlet: its family (rule kind or policy type), its parameters and its implementation."""
 
     def __init__(self, name: str, verb: str, target: str, params: Iterable[str], needs_atp: bool) -> None:
-        self.name = name
+        super().__init__(name, params)
         self.verb = verb  # get | set | new | enable | disable | remove | get-policy
         self.target = target  # "eop"/"atp" for rules, a POLICY_TYPES entry for Get-*Policy
-        self.params = {p.lower(): p for p in params}
         self.needs_atp = needs_atp  # unknown on a tenant without Defender for Office 365
 
 
@@ -350,14 +208,13 @@ def _cmdlet_table() -> dict[str, _Cmdlet]:
 
 
 _CMDLETS = _cmdlet_table()
-_INVOKE_PATH = re.compile(r"^/adminapi/beta/([^/]+)/InvokeCommand/?$", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The fake
 # ---------------------------------------------------------------------------------------------------------------
 
-class ExchangeFake:
+class ExchangeFake(InvokeCommandFake[_Cmdlet]):
     """Exchange Online admin API (``POST /adminapi/beta/{tenant}/InvokeCommand``) for one fake tenant.
 
     State: the EOP and ATP protection policy rules (stored in the plain shape of §4.4, without annotations)
@@ -372,15 +229,12 @@ class ExchangeFake:
 
     name = "exchange"
     SCENARIOS = SCENARIOS
-    MAX_PAGE_SIZE = DEFAULT_MAX_PAGE_SIZE
-    _MAX_PAGE_TOKENS = 512  # continuation snapshots kept for nextLink (oldest dropped first)
 
     def __init__(self, scenario: str = "presets_on", *, max_page_size: int | None = None,
                  replication_lag_reads: int = 0, clock: Callable[[], datetime] | None = None) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}")
-        self._lock = threading.RLock()
-        self.max_page_size = max_page_size or self.MAX_PAGE_SIZE
+        super().__init__(max_page_size=max_page_size)
         self.replication_lag_reads = replication_lag_reads
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self.scenario = scenario
@@ -388,7 +242,6 @@ class ExchangeFake:
         self._rules: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
         self._policies: dict[str, list[dict[str, Any]]] = {t: [] for t in POLICY_TYPES}
         self._lagging: dict[str, int] = {}  # rule Guid -> Get calls that still don't see it
-        self._pages: OrderedDict[str, tuple[str, list[dict[str, Any]]]] = OrderedDict()
         self._seed(scenario)
 
     # -- seeding --------------------------------------------------------------------------------------------
@@ -448,8 +301,8 @@ class ExchangeFake:
             "ImmutableId": guid,
             "OrganizationId": _ORGANIZATION_ID,
             "IsValid": True,
-            "WhenChanged": _wire_datetime(_SEED_TIME),
-            "WhenCreated": _wire_datetime(_SEED_TIME),
+            "WhenChanged": wire_datetime(_SEED_TIME),
+            "WhenCreated": wire_datetime(_SEED_TIME),
             "ObjectState": "Unchanged",
         })
         return policy
@@ -478,7 +331,7 @@ class ExchangeFake:
             "OrganizationId": _ORGANIZATION_ID,
             "Name": name,
             "IsValid": True,
-            "WhenChanged": _wire_datetime(when),
+            "WhenChanged": wire_datetime(when),
             "ObjectState": "Unchanged",
         })
         self._derive(kind, rule)
@@ -569,7 +422,7 @@ class ExchangeFake:
                     raise KeyError(f"rules have no field {key!r}")
                 rule[key] = (list(value) or None) if key in SCOPE_FIELDS and value is not None else value
             self._derive(kind, rule)
-            rule["WhenChanged"] = _wire_datetime(self._clock())
+            rule["WhenChanged"] = wire_datetime(self._clock())
             return copy.deepcopy(rule)
 
     def remove_rule(self, kind: str, preset: str) -> bool:
@@ -619,83 +472,23 @@ class ExchangeFake:
             self._rules = {kind: copy.deepcopy(state.get("rules", {}).get(kind, [])) for kind in KINDS}
             self._policies = {t: copy.deepcopy(state.get("policies", {}).get(t, [])) for t in POLICY_TYPES}
             self._lagging = {str(k): int(v) for k, v in state.get("lagging", {}).items()}
-            self._pages.clear()
+            self._forget_pages()
 
-    # -- ServiceFake ------------------------------------------------------------------------------------------
+    # -- InvokeCommand hooks (the responder is InvokeCommandFake) --------------------------------------------
 
-    def operation(self, request: FakeRequest) -> str:
-        """The cmdlet name as sent in the body (a nextLink page repeats the body, so the same cmdlet)."""
-        name = self._cmdlet_name(request)
-        if name:
-            return name
-        return f"{request.method} {request.path.rstrip('/').rsplit('/', 1)[-1] or '/'}"
-
-    @staticmethod
-    def _cmdlet_name(request: FakeRequest) -> str | None:
-        try:
-            body = request.json()
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if isinstance(body, dict):
-            cmdlet_input = body.get("CmdletInput")
-            if isinstance(cmdlet_input, dict) and isinstance(cmdlet_input.get("CmdletName"), str):
-                return str(cmdlet_input["CmdletName"])
-        return None
-
-    def handle(self, request: FakeRequest) -> FakeResponse:
-        match = _INVOKE_PATH.match(request.path)
-        if match is None:
-            # [inference] other admin API paths ($batch, EXOModuleFile, ...) are not modelled.
-            return _error_response(404, {"error": {"code": "NotFound",
-                                                   "message": f"No route for {request.method} {request.path}"}})
-        if request.method.upper() != "POST":
-            # [inference] status for a non-POST on InvokeCommand.
-            return _error_response(405, {"error": {"code": "MethodNotAllowed",
-                                                   "message": "InvokeCommand accepts POST only"}})
-        tenant = match.group(1)
-        try:
-            with self._lock:
-                return self._invoke(request, tenant)
-        except _CmdletError as error:
-            return error.response
-
-    def _invoke(self, request: FakeRequest, tenant: str) -> FakeResponse:
-        try:
-            body = request.json()
-        except (ValueError, UnicodeDecodeError):
-            body = None
-        cmdlet_input = body.get("CmdletInput") if isinstance(body, dict) else None
-        if not isinstance(cmdlet_input, dict) or not isinstance(cmdlet_input.get("CmdletName"), str):
-            # [inference] the answer to a body without a CmdletInput envelope.
-            return bad_request(_VALIDATION_EXC, "The request body has no CmdletInput.CmdletName.")
-        raw_params = cmdlet_input.get("Parameters")
-        if raw_params is None:
-            raw_params = {}
-        if not isinstance(raw_params, dict):
-            return bad_request(_VALIDATION_EXC, "CmdletInput.Parameters must be an object.")  # [inference]
-
-        cmdlet = _CMDLETS.get(str(cmdlet_input["CmdletName"]).lower())
+    def _lookup_cmdlet(self, name: str) -> _Cmdlet | None:
+        cmdlet = _CMDLETS.get(name.lower())
         if cmdlet is None or (cmdlet.needs_atp and not self.defender_for_office365):
-            # §1.8 unknown cmdlet → 403 NUL gzip. [inference] a tenant without the Defender for Office 365
-            # licence answers the same for the ATP cmdlets (they don't exist there).
-            return unknown_cmdlet()
+            # [inference] a tenant without the Defender for Office 365 licence answers the ATP cmdlets like
+            # unknown ones (they don't exist there).
+            return None
+        return cmdlet
 
-        select = [s.strip() for s in request.query.get("$select", "").split(",") if s.strip()] or None
-        signature = json.dumps({"cmdlet": cmdlet.name.lower(),
-                                "params": {k.lower(): v for k, v in raw_params.items()}}, sort_keys=True)
-        page_size = min(_parse_max_page_size(request) or self.max_page_size, self.max_page_size)
+    def _unknown_cmdlet(self, name: str) -> FakeResponse:
+        return unknown_cmdlet()  # §1.8: 403 NUL gzip
 
-        token = request.query.get("$skiptoken")
-        if token is not None:
-            return self._next_page(request, tenant, token, signature, page_size)
-
-        unknown = [k for k in raw_params if k.lower() not in cmdlet.params]
-        if unknown:
-            return invalid_parameters(unknown)  # §1.3 / §1.8: unknown parameter → 400 AmbiguousParameterSet
-        params = {cmdlet.params[k.lower()]: v for k, v in raw_params.items()}
-
-        warnings: list[str] = []
-        extra: dict[str, Any] = {}
+    def _run(self, request: FakeRequest, cmdlet: _Cmdlet, params: dict[str, Any], warnings: list[str],
+             extra: dict[str, Any]) -> list[dict[str, Any]]:
         writes = cmdlet.verb not in ("get", "get-policy")
         if writes and (params.get("WhatIf") is True or params.get("Confirm") is True):
             # §1.3: the module first calls with Confirm=$true and reads @adminapi.confirmationmessage, then calls
@@ -704,148 +497,18 @@ class ExchangeFake:
             extra["@adminapi.confirmationmessage"] = (
                 f"Are you sure you want to perform this action? {cmdlet.name} "
                 f"Identity:\"{params.get('Identity') or params.get('Name')}\"")
-            return self._ok(request, tenant, [], warnings, extra, signature, page_size, select)
-
+            return []
         if cmdlet.verb == "get":
-            value = self._get_rules(cmdlet.target, params)
-        elif cmdlet.verb == "get-policy":
-            value = self._get_policies(cmdlet.target, params)
-        elif cmdlet.verb == "set":
-            value = self._set_rule(cmdlet.target, params, warnings)
-        elif cmdlet.verb in ("enable", "disable"):
-            value = self._toggle_rule(cmdlet.target, params, cmdlet.verb == "enable")
-        elif cmdlet.verb == "new":
-            value = self._new_rule(cmdlet.target, params)
-        else:
-            value = self._remove_rule(cmdlet.target, params)
-        return self._ok(request, tenant, value, warnings, extra, signature, page_size, select)
-
-    # -- responses and paging ---------------------------------------------------------------------------------
-
-    def _ok(self, request: FakeRequest, tenant: str, value: list[dict[str, Any]], warnings: list[str],
-            extra: dict[str, Any], signature: str, page_size: int, select: list[str] | None) -> FakeResponse:
-        items = [_select(item, select) for item in value]
-        page, rest = items[:page_size], items[page_size:]
-        next_link = None
-        if rest:
-            next_link = self._remember_page(request, tenant, signature, rest)
-        return self._envelope(request, tenant, page, warnings, extra, next_link, page_size)
-
-    def _remember_page(self, request: FakeRequest, tenant: str, signature: str,
-                       rest: list[dict[str, Any]]) -> str:
-        """Keep the remainder of a result and return the ``@odata.nextLink`` that serves it.
-
-        The token is opaque (§1.7 only says clients POST the same body to the nextLink). [inference] the
-        service snapshots the result: later changes don't shift the pages a client is walking.
-        """
-        token = secrets.token_urlsafe(12)
-        self._pages[token] = (signature, rest)
-        while len(self._pages) > self._MAX_PAGE_TOKENS:
-            self._pages.popitem(last=False)
-        return f"{request.base_url}/adminapi/beta/{tenant}/InvokeCommand?$skiptoken={token}"
-
-    def _next_page(self, request: FakeRequest, tenant: str, token: str, signature: str,
-                   page_size: int) -> FakeResponse:
-        """A later page: served from the snapshot (already narrowed by the first call's ``$select``)."""
-        stored = self._pages.get(token)
-        if stored is None:
-            # [inference] an unknown or expired skiptoken.
-            return bad_request(_VALIDATION_EXC, f"The skip token '{token}' is not valid or has expired.")
-        original, rest = stored
-        if original != signature:
-            # [inference] §1.7 says clients POST the same body to the nextLink; a different body is refused.
-            return bad_request(_VALIDATION_EXC, "The request body does not match the query of the skip token.")
-        page, remaining = rest[:page_size], rest[page_size:]
-        next_link = self._remember_page(request, tenant, signature, remaining) if remaining else None
-        # Tokens stay valid until evicted, so a client may retry a page after a dropped connection.
-        return self._envelope(request, tenant, page, [], {}, next_link, page_size)
-
-    @staticmethod
-    def _envelope(request: FakeRequest, tenant: str, page: list[dict[str, Any]], warnings: list[str],
-                  extra: dict[str, Any], next_link: str | None, page_size: int) -> FakeResponse:
-        body: dict[str, Any] = {
-            "@odata.context": f"{request.base_url}/adminapi/beta/{tenant}/$metadata"
-                              "#Collection(Exchange.GenericHashTable)",
-            "adminapi.warnings@odata.type": "#Collection(String)",
-            "@adminapi.warnings": list(warnings),
-            **extra,
-            "value": page,
-        }
-        if next_link is not None:
-            body["@odata.nextLink"] = next_link
-        headers = {
-            "content-type": CONTENT_TYPE,
-            "odata-version": "4.0",  # §1.6 response headers
-            "preference-applied": f'odata.include-annotations="*",odata.maxpagesize={page_size}',
-            "request-id": str(uuid.uuid4()),
-        }
-        return FakeResponse(200, headers, json.dumps(body).encode("utf-8"))
-
-    # -- parameter conversion (PowerShell argument transformation) --------------------------------------------
-
-    @staticmethod
-    def _required(params: dict[str, Any], *names: str) -> None:
-        missing = [n for n in names if params.get(n) in (None, "")]
-        if missing:
-            raise _CmdletError(_missing_parameters(missing))
-
-    @staticmethod
-    def _as_identity(params: dict[str, Any], name: str = "Identity") -> str:
-        value = params.get(name)
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
-            return str(value)
-        raise _CmdletError(transformation_error(
-            name, value, "Microsoft.Exchange.Configuration.Tasks.RuleIdParameter",
-            "A single value is expected."))  # [inference] reason text
-
-    @staticmethod
-    def _as_list(name: str, value: Any) -> list[str] | None:
-        """A multi-valued parameter: JSON array (or one string) → values; null or [] → cleared (§1.3, §4.2)."""
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
-            return [v.strip() for v in value] or None
-        # [inference] e.g. a {"Add":..,"Remove":..} hashtable: these parameters are arrays, not
-        # MultiValuedProperty, so the hashtable form of §1.3 does not apply to them.
-        target = "Microsoft.Exchange.Data.Word[]" if name.endswith("DomainIs") else \
-            "Microsoft.Exchange.Configuration.Tasks.RecipientIdParameter[]"
-        raise _CmdletError(transformation_error(name, value, target, "Expected a list of non-empty strings."))
-
-    @staticmethod
-    def _as_int(name: str, value: Any) -> int:
-        # Integral floats are accepted (PowerShell converts 1.0 to 1); so are numeric strings.
-        integral_float = isinstance(value, float) and value.is_integer()
-        numeric_text = isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value) is not None
-        if (isinstance(value, int) and not isinstance(value, bool)) or integral_float or numeric_text:
-            return int(value)
-        raise _CmdletError(transformation_error(name, value, "System.Int32",
-                                                "Input string was not in a correct format."))
-
-    @staticmethod
-    def _as_bool(name: str, value: Any) -> bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false", "$true", "$false"):
-            return value.strip().lower().lstrip("$") == "true"
-        raise _CmdletError(transformation_error(
-            name, value, "System.Boolean",
-            "Cannot convert value \"System.String\" to type \"System.Boolean\". Boolean parameters accept only "
-            "Boolean values and numbers, such as $True, $False, 1 or 0."))
-
-    @staticmethod
-    def _as_text(name: str, value: Any, limit: int) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise _CmdletError(transformation_error(name, value, "System.String", "A string is expected."))
-        if len(value) > limit:
-            # §4.2: "Name: max 64 characters. Comments: max 1024 characters." [inference] the error text.
-            raise _CmdletError(bad_request(
-                _VALIDATION_EXC, f"The length of the property is too long. The maximum length is {limit} and "
-                                 f"the length of the value provided is {len(value)}. Property Name: {name}"))
-        return value
+            return self._get_rules(cmdlet.target, params)
+        if cmdlet.verb == "get-policy":
+            return self._get_policies(cmdlet.target, params)
+        if cmdlet.verb == "set":
+            return self._set_rule(cmdlet.target, params, warnings)
+        if cmdlet.verb in ("enable", "disable"):
+            return self._toggle_rule(cmdlet.target, params, cmdlet.verb == "enable")
+        if cmdlet.verb == "new":
+            return self._new_rule(cmdlet.target, params)
+        return self._remove_rule(cmdlet.target, params)
 
     # -- rule lookup --------------------------------------------------------------------------------------------
 
@@ -860,7 +523,7 @@ class ExchangeFake:
         for rule in self._rules[kind]:
             if self._matches(rule, identity):
                 return rule
-        raise _CmdletError(not_found(identity))
+        raise CmdletError(_not_found(identity))
 
     def _hidden_by_lag(self, rule: dict[str, Any]) -> bool:
         """Whether this Get call still can't see ``rule`` (just created); counts the call down (§1.8)."""
@@ -885,7 +548,7 @@ class ExchangeFake:
         state_filter = params.get("State")
         if state_filter is not None and (
                 not isinstance(state_filter, str) or state_filter.lower() not in ("enabled", "disabled")):
-            raise _CmdletError(transformation_error(
+            raise CmdletError(transformation_error(
                 "State", state_filter, "Microsoft.Exchange.MessagingPolicies.Rules.RuleState",
                 f"Unable to match the identifier name {state_filter} to a valid enumerator name. Specify one "
                 "of the following enumerator names and try again: Enabled, Disabled"))
@@ -897,74 +560,74 @@ class ExchangeFake:
         else:
             # [inference] (§4.4): a non-existent Identity over REST answers 404 ManagementObjectNotFound, the
             # general pattern of §1.8, rather than the doc's "returns all objects". The fake follows the 404.
-            wanted = self._as_identity(params)
+            wanted = _as_identity(params)
             selected = [r for r in self._rules[kind] if self._matches(r, wanted)]
             if not selected:
-                raise _CmdletError(not_found(wanted))
+                raise CmdletError(_not_found(wanted))
         if state_filter is not None:
             selected = [r for r in selected if r["State"].lower() == str(state_filter).lower()]
         visible = [r for r in selected if not self._hidden_by_lag(r)]
         if identity not in (None, "") and not visible and selected:
-            raise _CmdletError(not_found(str(identity)))  # replication lag: the new rule 404s for a while
+            raise CmdletError(_not_found(str(identity)))  # replication lag: the new rule 404s for a while
         visible.sort(key=lambda r: int(r["Priority"]))
         return [self._rule_wire(r) for r in visible]
 
     @staticmethod
     def _rule_wire(rule: dict[str, Any]) -> dict[str, Any]:
-        return _annotated(copy.deepcopy(rule), guid_keys=("Guid", "ImmutableId"), datetime_keys=("WhenChanged",))
+        return annotated(copy.deepcopy(rule), guid_keys=("Guid", "ImmutableId"), datetime_keys=("WhenChanged",))
 
     def _get_policies(self, policy_type: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         selected = list(self._policies[policy_type])
         if params.get("Identity") not in (None, ""):
-            wanted = self._as_identity(params)
+            wanted = _as_identity(params)
             selected = [p for p in selected if self._matches(p, wanted)]
             if not selected:
-                raise _CmdletError(not_found(wanted))  # same [inference] as for the rules
-        return [_annotated(copy.deepcopy(p), guid_keys=("Guid", "ImmutableId"),
+                raise CmdletError(_not_found(wanted))  # same [inference] as for the rules
+        return [annotated(copy.deepcopy(p), guid_keys=("Guid", "ImmutableId"),
                            datetime_keys=("WhenChanged", "WhenCreated")) for p in selected]
 
     def _check_write(self, cmdlet: _Cmdlet, params: dict[str, Any]) -> None:
         """Validation shared by a real call and a Confirm/WhatIf dry run."""
         if cmdlet.verb == "new":
-            self._required(params, "Name", *RULE_POLICY_PARAMS[cmdlet.target])
+            require(params, "Name", *RULE_POLICY_PARAMS[cmdlet.target])
         else:
-            self._required(params, "Identity")
-            self._find_rule(cmdlet.target, self._as_identity(params))
+            require(params, "Identity")
+            self._find_rule(cmdlet.target, _as_identity(params))
 
     def _apply_scope_and_text(self, kind: str, rule: dict[str, Any], params: dict[str, Any]) -> None:
         """Parameters Set-* and New-* share: scoping, Comments, Priority, Name (§4.2)."""
         for field in SCOPE_FIELDS:
             if field in params:
-                rule[field] = self._as_list(field, params[field])
+                rule[field] = _as_list(field, params[field])
         if "Comments" in params:
-            rule["Comments"] = self._as_text("Comments", params["Comments"], 1024)
+            rule["Comments"] = as_text("Comments", params["Comments"], 1024)
         if "Name" in params:
-            name = self._as_text("Name", params["Name"], 64)
+            name = as_text("Name", params["Name"], 64)
             if not name or not name.strip():
-                raise _CmdletError(_missing_parameters(["Name"]))
+                raise CmdletError(missing_parameters(["Name"]))
             for other in self._rules[kind]:
                 if other is not rule and other["Name"].lower() == name.strip().lower():
                     # [inference] text and type; rule names are unique per family.
-                    raise _CmdletError(bad_request(
+                    raise CmdletError(bad_request(
                         _EXISTS_EXC, f"A rule named '{name.strip()}' already exists. Rule names must be unique."))
             rule["Name"] = name.strip()
         if "Priority" in params:
-            priority = self._as_int("Priority", params["Priority"])
+            priority = as_int("Priority", params["Priority"])
             preset = self._preset_of_rule(kind, rule)
             if preset is not None and priority != PRESET_PRIORITY[preset]:
                 # §4.1: "You must use the default value" (Strict 0, Standard 1). [inference] the error text/type.
-                raise _CmdletError(bad_request(
-                    _VALIDATION_EXC,
+                raise CmdletError(bad_request(
+                    VALIDATION_EXC,
                     f"The priority of the rule that's associated with the {preset.capitalize()} preset security "
                     f"policy must be {PRESET_PRIORITY[preset]}. The value {priority} isn't valid."))
             if priority < 0:
-                raise _CmdletError(bad_request(_VALIDATION_EXC, f"The priority {priority} isn't valid."))
+                raise CmdletError(bad_request(VALIDATION_EXC, f"The priority {priority} isn't valid."))
             rule["Priority"] = priority
 
     def _set_rule(self, kind: str, params: dict[str, Any], warnings: list[str]) -> list[dict[str, Any]]:
         """Set-*ProtectionPolicyRule: scoping, Comments, Priority, Name; returns ``value: []`` (§6.1)."""
-        self._required(params, "Identity")
-        rule = self._find_rule(kind, self._as_identity(params))
+        require(params, "Identity")
+        rule = self._find_rule(kind, _as_identity(params))
         updated = copy.deepcopy(rule)
         self._apply_scope_and_text(kind, updated, params)
         self._derive(kind, updated)
@@ -973,38 +636,38 @@ class ExchangeFake:
             warnings.append(f"The command completed successfully but no settings of '{rule['Identity']}' "
                             "have been modified.")
             return []
-        updated["WhenChanged"] = _wire_datetime(self._clock())
+        updated["WhenChanged"] = wire_datetime(self._clock())
         rule.clear()
         rule.update(updated)
         return []
 
     def _toggle_rule(self, kind: str, params: dict[str, Any], enable: bool) -> list[dict[str, Any]]:
         """Enable-/Disable-*ProtectionPolicyRule: the only way to change State (§4.1, §4.2)."""
-        self._required(params, "Identity")
-        rule = self._find_rule(kind, self._as_identity(params))
+        require(params, "Identity")
+        rule = self._find_rule(kind, _as_identity(params))
         state = "Enabled" if enable else "Disabled"
         if rule["State"] != state:
             # [inference] enabling an enabled rule is silent (no warning; the notes say nothing).
             rule["State"] = state
-            rule["WhenChanged"] = _wire_datetime(self._clock())
+            rule["WhenChanged"] = wire_datetime(self._clock())
         return []
 
     def _new_rule(self, kind: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """New-*ProtectionPolicyRule (§4.2): needs Name and the family's policies; fails if the rule exists."""
-        self._required(params, "Name", *RULE_POLICY_PARAMS[kind])
+        require(params, "Name", *RULE_POLICY_PARAMS[kind])
         policies: dict[str, str] = {}
         for param in RULE_POLICY_PARAMS[kind]:
-            wanted = self._as_identity(params, param)
+            wanted = _as_identity(params, param)
             match = next((p for p in self._policies[param] if self._matches(p, wanted)), None)
             if match is None:
-                raise _CmdletError(not_found(wanted))  # the named policy must exist
+                raise CmdletError(_not_found(wanted))  # the named policy must exist
             policies[param] = match["Name"]
-        name = self._as_text("Name", params["Name"], 64) or ""
+        name = as_text("Name", params["Name"], 64) or ""
         if any(r["Name"].lower() == name.strip().lower() for r in self._rules[kind]):
             # §4.2: "If the rule already exists, the command will fail." [inference] text and type.
-            raise _CmdletError(bad_request(
+            raise CmdletError(bad_request(
                 _EXISTS_EXC, f"A rule named '{name.strip()}' already exists. Rule names must be unique."))
-        enabled = self._as_bool("Enabled", params["Enabled"]) if params.get("Enabled") is not None else True
+        enabled = as_bool("Enabled", params["Enabled"]) if params.get("Enabled") is not None else True
         rule = self._build_rule(kind, name.strip(), policies, state="Enabled" if enabled else "Disabled",
                                 priority=0, guid=str(uuid.uuid4()), when=self._clock())
         preset = self._preset_of_rule(kind, rule)
@@ -1021,8 +684,8 @@ class ExchangeFake:
 
     def _remove_rule(self, kind: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Remove-*ProtectionPolicyRule: deletes the rule; its component policies stay."""
-        self._required(params, "Identity")
-        rule = self._find_rule(kind, self._as_identity(params))
+        require(params, "Identity")
+        rule = self._find_rule(kind, _as_identity(params))
         self._rules[kind].remove(rule)
         self._lagging.pop(rule["Guid"], None)
         return []

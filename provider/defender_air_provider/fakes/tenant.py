@@ -22,18 +22,29 @@ from .base import (
     RequestLog,
     ServiceFake,
 )
+from .compliance import ComplianceFake
 from .exchange import ExchangeFake
 
 
 class FakeTenant:
-    """All fakes of one tenant. ``scenario`` picks the seed (see ``ExchangeFake.SCENARIOS``)."""
+    """All fakes of one tenant.
 
-    def __init__(self, scenario: str = "presets_on", state_file: str | Path | None = None) -> None:
+    ``scenario`` picks the Exchange seed (see ``ExchangeFake.SCENARIOS``). The ``compliance_*`` flags set up the
+    Security & Compliance fake: ``compliance_e5`` (False = a tenant without Office 365 E5, where only
+    single-event alert policies can be created), ``compliance_region`` (where region discovery redirects) and
+    ``compliance_discovery_fails`` (the front door's failed lookup). A state file, when present, wins over them.
+    """
+
+    def __init__(self, scenario: str = "presets_on", state_file: str | Path | None = None, *,
+                 compliance_e5: bool = True, compliance_region: str = "nam13b",
+                 compliance_discovery_fails: bool = False) -> None:
         self.faults = Faults()
         self.log = RequestLog()
         self.auth = BearerAuth()
         self.exchange = ExchangeFake(scenario=scenario)
-        self.services: dict[str, ServiceFake] = {"exchange": self.exchange}
+        self.compliance = ComplianceFake(e5=compliance_e5, region=compliance_region,
+                                         discovery_fails=compliance_discovery_fails)
+        self.services: dict[str, ServiceFake] = {"exchange": self.exchange, "compliance": self.compliance}
         self._state_file = Path(state_file) if state_file else None
         self._state_lock = threading.Lock()
         if self._state_file and self._state_file.exists():

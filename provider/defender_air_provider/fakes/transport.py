@@ -30,6 +30,12 @@ REAL_HOSTS: tuple[tuple[str, str], ...] = (
     # Exchange Online admin API: the commercial front door (o365-policies.md §1.2) and the US government
     # clouds (GCC High, DoD), from the same source.
     ("exchange", r"outlook\.office365\.com|outlook\.office365\.us|outlook-dod\.office365\.us"),
+    # Security & Compliance front door (o365-policies.md §2; GCC High and DoD hosts as in docs/configuration.md):
+    # answers region discovery only (the fake tells the hosts apart).
+    ("compliance", r"ps\.compliance\.protection\.outlook\.com|ps\.compliance\.protection\.office365\.us"
+                   r"|l5\.ps\.compliance\.protection\.office365\.us"),
+    # Security & Compliance regional hosts, "<region>.ps.compliance.protection.outlook.com" (§2), which run cmdlets.
+    ("compliance", r"[a-z0-9-]+\.ps\.compliance\.protection\.(?:outlook\.com|office365\.us)"),
 )
 
 

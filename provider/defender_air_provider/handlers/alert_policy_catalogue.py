@@ -9,7 +9,9 @@ Flags:
 * ``air``: "Automated investigation = Yes" in Microsoft's alert-policies article (APDOC) — these start
   automated investigations; "If these alerts are disabled or replaced by custom alerts, AIR isn't triggered".
 * ``orca242``: in Maester's ORCA-242 list ("Important protection alerts responsible for AIR activities").
-* ``scuba``: required enabled by ScubaGear MS.DEFENDER.5.1 / MS.SECURITYSUITE.4.1.
+* ``scuba``: the ScubaGear policies that require it enabled: MS.DEFENDER.5.1 (Rego ``RequiredAlerts``) and/or
+  MS.SECURITYSUITE.4.1 (SecuritySuiteConfig.rego); the two lists differ by one policy each (anchors.md §2,
+  o365-policies.md §3.5).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class BuiltInAlertPolicy:
     aggregation_type: str = "None"
     air: bool = False
     orca242: bool = False
-    scuba: bool = False
+    scuba: tuple[str, ...] = ()
     retired: bool = False  # MC822720: removed by Microsoft in 2024; may be absent from a tenant
 
     @property
@@ -44,7 +46,7 @@ CATALOGUE: tuple[BuiltInAlertPolicy, ...] = (
     _B("A Tenant Allow Block List entry has been found malicious", "5ba37278-d17b-4674-bde7-d19ad231e324",
        "Activity", "Informational", _TM),
     _B("A potentially malicious URL click was detected", "a74bb32a-541b-47fb-adfd-f8c62ce3d59b",
-       "MaliciousUrlClick", "High", _TM, air=True, orca242=True, scuba=True),
+       "MaliciousUrlClick", "High", _TM, air=True, orca242=True, scuba=("MS.DEFENDER.5.1", "MS.SECURITYSUITE.4.1")),
     _B("A user clicked through to a potentially malicious URL" + ZWSP, "5453b67e-6c81-4a46-b96c-08d97b58d4ac",
        "MaliciousUrlClick", "High", _TM, air=True, orca242=True),
     _B("Admin Submission Result Completed", "ae9b83dd-6039-4ea9-b675-6b0ac3bf4a41",
@@ -101,11 +103,11 @@ CATALOGUE: tuple[BuiltInAlertPolicy, ...] = (
        "Activity", "Low", _TM),
     _B("Successful exact data match upload", "55272906-f9a5-4adf-9395-0abeec18aee1", "Activity", "Low", _TM),
     _B("Suspicious Email Forwarding Activity", "bfd48f06-0865-41a6-85ff-adb746423ebf", "Activity", "High", _TM,
-       orca242=True, scuba=True),
+       orca242=True, scuba=("MS.DEFENDER.5.1", "MS.SECURITYSUITE.4.1")),
     _B("Suspicious connector activity", "8bb9c6c8-dc12-40e1-5bb8-08da05b13393", "Activity", "High", _TM,
-       scuba=True),
+       scuba=("MS.DEFENDER.5.1", "MS.SECURITYSUITE.4.1")),
     _B("Suspicious email sending patterns detected", "be215649-fba8-4339-9ddd-05991a43b948",
-       "Activity", "Medium", _TM, air=True, orca242=True, scuba=True),
+       "Activity", "Medium", _TM, air=True, orca242=True, scuba=("MS.DEFENDER.5.1", "MS.SECURITYSUITE.4.1")),
     _B("Suspicious tenant sending patterns observed", "05b9e850-6d9d-4bab-a5c0-f54db2e7e887",
        "Activity", "High", _TM),
     _B("Teams call reported by user as not security risk", "329e7f8b-7d02-449b-80ac-64c8dfdf652b",
@@ -119,13 +121,13 @@ CATALOGUE: tuple[BuiltInAlertPolicy, ...] = (
     _B("Tenant Allow/Block List entry is about to expire", "d063f1c3-572d-40ea-a32c-f339cab57a33",
        "Activity", "Informational", _TM),
     _B("Tenant restricted from sending email", "a7032ff5-7eee-412b-805b-d1295c7e0932", "Activity", "High", _TM,
-       scuba=True),
+       scuba=("MS.SECURITYSUITE.4.1",)),
     _B("Tenant restricted from sending unprovisioned email", "5ed2d687-9bd3-49e7-9b56-b7dc0d9af5cb",
-       "Activity", "High", _TM, scuba=True),
+       "Activity", "High", _TM, scuba=("MS.DEFENDER.5.1", "MS.SECURITYSUITE.4.1")),
     _B("User requested to release a quarantined message", "34116cef-7761-4cdf-a30b-5aa944d93d74",
        "Activity", "Informational", _TM),
     _B("User restricted from sending email", "7a4e7306-bbcb-401f-b112-8ca5f798a230", "Activity", "High", _TM,
-       air=True, scuba=True),
+       air=True, scuba=("MS.DEFENDER.5.1",)),
     _B("User restricted from sharing forms and collecting responses", "f86c81d5-272e-4825-a957-366e964f702c",
        "Activity", "High", _TM),
     _B("eDiscovery search started or exported", "6fdc5710-3998-47f0-afbb-57cefd7378ae",
@@ -137,7 +139,7 @@ CATALOGUE: tuple[BuiltInAlertPolicy, ...] = (
     _B("Unusual volume of external file sharing", "d0ec2b5e-b51e-4b83-a232-972d3971d370",
        "Activity", "Medium", "DataGovernance", "AnomalousAggregation"),
     _B("Messages have been delayed", "37a4e852-e711-45ca-b0f4-b076bae3adfd", "MailFlow", "High", "MailFlow",
-       "CustomAggregation", scuba=True),
+       "CustomAggregation", scuba=("MS.DEFENDER.5.1", "MS.SECURITYSUITE.4.1")),
     _B("Reply-all storm detected", "ce504573-4841-4e45-81e2-21e8a11ba221", "MailFlow", "High", "MailFlow",
        "CustomAggregation"),
     _B("Noisy Alert Policy Throttled", "22847b42-7f1e-40b7-a81a-5f134946c52d", "Activity", "High", "Others"),

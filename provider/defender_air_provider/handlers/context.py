@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
 
+from ..clients.alert_policies import AlertPoliciesClient
+from ..clients.compliance import regional_base_url
 from ..clients.invoke_command import InvokeCommandClient
 from ..clients.presets import PresetRulesClient
 from ..core.credentials import TokenSource, token_source_for
@@ -26,6 +28,13 @@ EXCHANGE_PERMISSION_HINT = (
     "The app registration needs the Office 365 Exchange Online application permission Exchange.ManageAsApp "
     "(with admin consent) and its service principal needs the Entra role Security Administrator (or Exchange "
     "Administrator). A 403 also answers cmdlets the tenant's licence does not include."
+)
+
+
+COMPLIANCE_PERMISSION_HINT = (
+    "The app registration needs the Office 365 Exchange Online application permission Exchange.ManageAsApp "
+    "(with admin consent) and its service principal needs the Entra role Security Administrator (or Compliance "
+    "Administrator); alert policies need the Organization Management or Security Administrator role group."
 )
 
 
@@ -59,6 +68,24 @@ class ProviderContext:
     @cached_property
     def presets(self) -> PresetRulesClient:
         return PresetRulesClient(self.exchange)
+
+    @cached_property
+    def compliance(self) -> InvokeCommandClient:
+        cloud = self.settings.cloud
+        http = HttpClient(service="Security & Compliance admin API", tokens=self.tokens,
+                          scope=cloud.compliance_scope, retry=self.retry, sleep=self.sleep)
+        return InvokeCommandClient(
+            http, base_url=cloud.compliance, tenant_id=self.settings.require_tenant_id(),
+            service="Security & Compliance", permission_hint=COMPLIANCE_PERMISSION_HINT,
+            page_size=self.page_size, on_warning=lambda text: LOG.warning("%s", text),
+            # Under the emulator BASE/compliance is the regional host already: no discovery (contract).
+            follow_region=None if self.settings.emulated else (
+                lambda location: regional_base_url(location, cloud.compliance)),
+        )
+
+    @cached_property
+    def alert_policies(self) -> AlertPoliciesClient:
+        return AlertPoliciesClient(self.compliance, sleep=self.sleep)
 
 
 _LOCK = threading.Lock()

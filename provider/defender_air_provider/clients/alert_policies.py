@@ -1,0 +1,214 @@
+"""Office 365 alert policies over the Security & Compliance admin API (``*-ProtectionAlert``).
+
+Facts: o365-policies.md §3. ``Name`` and ``ThreatType`` cannot be changed by ``Set-ProtectionAlert``; system
+rules (``IsSystemRule``) accept only ``Disabled``, ``NotifyUser``, ``NotificationEnabled`` and the throttle
+settings (§3.3, wire-details.md C3). Right after ``New-ProtectionAlert`` a read can miss the new policy for a
+while (§1.8 "Replication").
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import tenacity
+
+from ..core.errors import NotFoundError, ServiceError
+from .invoke_command import InvokeCommandClient
+
+# Settings field -> cmdlet parameter / Get-ProtectionAlert property. The one place that knows these names.
+WIRE_NAMES: dict[str, str] = {
+    "enabled": "Disabled",  # inverted: Disabled = not enabled
+    "notify_users": "NotifyUser",
+    "notification_enabled": "NotificationEnabled",
+    "severity": "Severity",
+    "category": "Category",
+    "threat_type": "ThreatType",
+    "operations": "Operation",
+    "aggregation_type": "AggregationType",
+    "threshold": "Threshold",
+    "time_window": "TimeWindow",
+    "filter": "Filter",
+    "description": "Description",
+    "comment": "Comment",
+    "notify_user_throttle_threshold": "NotifyUserThrottleThreshold",
+    "notify_user_throttle_window": "NotifyUserThrottleWindow",
+}
+# What Set-ProtectionAlert may change on a built-in policy (portal doc "Default alert policies", §3.3).
+BUILT_IN_EDITABLE = frozenset({"enabled", "notify_users", "notification_enabled",
+                               "notify_user_throttle_threshold", "notify_user_throttle_window"})
+LIST_FIELDS = frozenset({"notify_users", "operations"})
+INT_FIELDS = frozenset({"threshold", "time_window", "notify_user_throttle_threshold",
+                        "notify_user_throttle_window"})
+
+
+class LicenceRequiredError(ServiceError):
+    """New-ProtectionAlert refused an aggregated ("advanced") alert without an E5-class licence (§3.1)."""
+
+
+@dataclass(frozen=True)
+class AlertPolicySettings:
+    """The settings we manage. ``None`` = not given / not managed."""
+
+    enabled: bool | None = None
+    notify_users: tuple[str, ...] | None = None
+    notification_enabled: bool | None = None
+    severity: str | None = None
+    category: str | None = None
+    threat_type: str | None = None
+    operations: tuple[str, ...] | None = None
+    aggregation_type: str | None = None
+    threshold: int | None = None
+    time_window: int | None = None
+    filter: str | None = None
+    description: str | None = None
+    comment: str | None = None
+    notify_user_throttle_threshold: int | None = None
+    notify_user_throttle_window: int | None = None
+
+    def given(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    def to_parameters(self, only: set[str] | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for name, value in self.given().items():
+            if only is not None and name not in only:
+                continue
+            if name == "enabled":
+                params["Disabled"] = not value
+            elif name in LIST_FIELDS:
+                params[WIRE_NAMES[name]] = list(value)
+            else:
+                params[WIRE_NAMES[name]] = value
+        return params
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """A policy as ``Get-ProtectionAlert`` returns it."""
+
+    name: str  # exact, with any trailing zero-width space
+    immutable_id: str
+    is_built_in: bool
+    settings: AlertPolicySettings
+
+    @classmethod
+    def from_wire(cls, obj: dict[str, Any]) -> AlertPolicy:
+        values: dict[str, Any] = {}
+        for name, wire in WIRE_NAMES.items():
+            raw = obj.get(wire)
+            if name == "enabled":
+                values[name] = not bool(raw)
+            elif name in LIST_FIELDS:
+                values[name] = tuple(str(v) for v in raw) if isinstance(raw, list) else ()
+            elif name in INT_FIELDS:
+                values[name] = int(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
+            else:
+                values[name] = raw
+        return cls(
+            name=str(obj.get("Name") or ""),
+            immutable_id=str(obj.get("ImmutableId") or obj.get("Guid") or obj.get("ExchangeObjectId") or ""),
+            is_built_in=bool(obj.get("IsSystemRule")),
+            settings=AlertPolicySettings(**values),
+        )
+
+
+class AlertPoliciesClient:
+    """Alert policy calls plus a short-lived, shared list cache.
+
+    A refresh of many policies reads the whole list once per ``list_ttl`` window, shared by the gRPC worker
+    threads (one fetch at a time; the others wait for it); any write of this process invalidates it.
+    """
+
+    def __init__(self, invoke: InvokeCommandClient, *, list_ttl: float = 15.0,
+                 clock: Callable[[], float] = time.monotonic, visibility_attempts: int = 8,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._invoke = invoke
+        self._ttl = list_ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, list[AlertPolicy]] | None = None
+        self._visibility_attempts = visibility_attempts
+        self._sleep = sleep
+
+    # ----------------------------------------------------------------- reads
+    def list(self) -> list[AlertPolicy]:
+        with self._lock:
+            if self._cached is not None and self._clock() - self._cached[0] < self._ttl:
+                return self._cached[1]
+            result = self._invoke.invoke("Get-ProtectionAlert", {}, idempotent=True)
+            policies = [AlertPolicy.from_wire(obj) for obj in result.values]
+            self._cached = (self._clock(), policies)
+            return policies
+
+    def get(self, identity: str) -> AlertPolicy | None:
+        """One policy by exact name or GUID, uncached; None when the service says it does not exist."""
+        try:
+            result = self._invoke.invoke("Get-ProtectionAlert", {"Identity": identity}, idempotent=True,
+                                         target=identity)
+        except NotFoundError:
+            return None
+        return AlertPolicy.from_wire(result.values[0]) if result.values else None
+
+    def wait_until_visible(self, identity: str) -> AlertPolicy:
+        """Right after New-, reads can 404 for a while (§1.8): retry with backoff, bounded, no fixed sleep."""
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self._visibility_attempts),
+            wait=tenacity.wait_random_exponential(multiplier=0.5, max=30),
+            retry=tenacity.retry_if_result(lambda found: found is None),
+            sleep=self._sleep,
+        )
+        try:
+            found = retrying(self.get, identity)
+        except tenacity.RetryError:
+            found = None
+        if found is None:
+            raise ServiceError(
+                f"Security & Compliance: alert policy '{identity}' was created but is still not visible after "
+                f"{self._visibility_attempts} reads; run `pulumi refresh` in a few minutes (replication lag)."
+            )
+        return found
+
+    # ----------------------------------------------------------------- writes
+    def create(self, name: str, settings: AlertPolicySettings) -> AlertPolicy | None:
+        """New-ProtectionAlert. Not idempotent (a second call fails: the name exists)."""
+        self.invalidate()
+        try:
+            result = self._invoke.invoke("New-ProtectionAlert", {"Name": name, **settings.to_parameters()},
+                                         idempotent=False, target=name)
+        except ServiceError as exc:
+            if "E5" in str(exc) and "advanced alert" in str(exc).lower():
+                raise LicenceRequiredError(str(exc), status=exc.status, code=exc.code) from None
+            raise
+        finally:
+            self.invalidate()
+        return AlertPolicy.from_wire(result.values[0]) if result.values else None
+
+    def update(self, identity: str, settings: AlertPolicySettings, only: set[str] | None = None) -> None:
+        """Set-ProtectionAlert with the given settings (Name and ThreatType are never sent: not settable)."""
+        params = settings.to_parameters(only)
+        params.pop("ThreatType", None)
+        if not params:
+            return
+        try:
+            self._invoke.invoke("Set-ProtectionAlert", {"Identity": identity, **params}, idempotent=True,
+                                target=identity)
+        finally:
+            self.invalidate()
+
+    def remove(self, identity: str) -> None:
+        """Remove-ProtectionAlert -ForceDeletion (as Microsoft365DSC does); gone already is fine."""
+        try:
+            self._invoke.invoke("Remove-ProtectionAlert", {"Identity": identity, "ForceDeletion": True},
+                                idempotent=True, target=identity)
+        except NotFoundError:
+            pass
+        finally:
+            self.invalidate()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cached = None

@@ -1,0 +1,765 @@
+"""ComplianceFake against the research notes (o365-policies.md §1-§3, wire-details.md C), through respx.
+
+The expected values below are transcribed from the notes (the C1 table and its JSON block, the §3.4 object),
+not read from the fake's own constants, so a transcription error in the fake fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+from defender_air_provider.fakes.compliance import ComplianceFake
+from defender_air_provider.fakes.tenant import FakeTenant
+
+from ._wire import TENANT_ID, body, exo_client, invoke
+
+REGIONAL = "https://nam13b.ps.compliance.protection.outlook.com"
+URL = f"{REGIONAL}/adminapi/beta/{TENANT_ID}/InvokeCommand"
+ZWSP = "\u200b"
+TM = "ThreatManagement"
+FFO_SYSTEM_ROOT = ("FFO.extest.microsoft.com/Microsoft Exchange Hosted Organizations/"
+                   "f00ed340-8f84-4eb4-83f3-0075a22b262e")
+URL_CLICK = "A potentially malicious URL click was detected"
+URL_CLICK_ID = "a74bb32a-541b-47fb-adfd-f8c62ce3d59b"
+REMOVED = "Email messages removed after delivery" + ZWSP
+REMOVED_ID = "b8f6b088-5487-4c70-037c-08d8d71a43fe"
+USER_RESTRICTED = "User restricted from sending email"
+
+# Every key of the real Get-ProtectionAlert object of §3.4, in its order.
+KEYS = ["Filter", "Operation", "LogicalOperationName", "NotificationEnabled", "NotifyUser", "Severity", "Threshold",
+        "VolumeThreshold", "ExternalScenarioData", "TimeWindow", "NotifyUserOnFilterMatch", "MergedRuleXml",
+        "StreamType", "ThreatType", "PrivacyManagementScopedSensitiveInformationTypes",
+        "PrivacyManagementScopedSensitiveInformationTypesForCounting",
+        "PrivacyManagementScopedSensitiveInformationTypesThreshold", "AlertBy", "AlertFor", "AlertScenario",
+        "Scenario", "NotifyUserThrottleThreshold", "NotifyUserThrottleWindow", "NotifyUserSuppressionExpiryDate",
+        "NotificationCulture", "AlertOverrideChangedUtc", "AggregationType", "Category", "IsSystemRule", "TagFilter",
+        "UserTags", "RecipientTags", "SenderTags", "CustomProperties", "UseCreatedDateTime", "CorrelationPolicyId",
+        "ReadOnly", "ErrorMetadata", "ExternalIdentity", "ImmutableId", "Priority", "Workload", "Policy", "Comment",
+        "Disabled", "Mode", "ObjectVersion", "MaximumBlobRuleLength", "CreatedBy", "LastModifiedBy", "Guid",
+        "Identity", "Id", "IsValid", "ExchangeVersion", "Name", "DistinguishedName", "ObjectCategory",
+        "ObjectClass", "WhenChanged", "WhenCreated", "WhenChangedUTC", "WhenCreatedUTC", "ExchangeObjectId",
+        "OrganizationalUnitRoot", "OrganizationId", "OriginatingServer", "ObjectState"]
+
+# wire-details.md C1, every row: Name, ImmutableId, ThreatType, Severity, Category, AggregationType, Operation,
+# Filter as printed in the table ("…" = truncated there), source (S/T).
+CATALOGUE: list[tuple[str, str, str, str, str, str, list[str] | None, str | None, str]] = [
+    ('A Tenant Allow Block List entry has been found malicious', '5ba37278-d17b-4674-bde7-d19ad231e324',
+     'Activity', 'Informational', TM, 'None', ['TenantAllowBlockListItemGraderDisagree'], None, 'S'),
+    ('A potentially malicious URL click was detected', 'a74bb32a-541b-47fb-adfd-f8c62ce3d59b',
+     'MaliciousUrlClick', 'High', TM, 'None', None, '(Click.IsLookBack -eq 1)', 'S'),
+    ('A user clicked through to a potentially malicious URL' + ZWSP, '5453b67e-6c81-4a46-b96c-08d97b58d4ac',
+     'MaliciousUrlClick', 'High', TM, 'None', None, '(Click.IsSystemBlockOverriden -eq 1) -or (Click.IsTenantBlockOverri…', 'S'),  # noqa: E501
+    ('Admin Submission Result Completed', 'ae9b83dd-6039-4ea9-b675-6b0ac3bf4a41',
+     'Activity', 'Informational', TM, 'None', ['AdminSubmission'], None, 'T'),
+    ('Admin triggered manual investigation of email', 'cfb0af3a-7410-445c-a872-45f95c45f0de',
+     'Activity', 'Informational', TM, 'None', ['AirManualInvestigation'], "Activity.AirItemType -eq 'Email'", 'S'),
+    ('Admin triggered user compromise investigation', '845686e4-f843-42cf-36d7-08d8e2eca19c',
+     'Activity', 'Medium', TM, 'None', ['AirManualInvestigation'], "Activity.AirItemType -eq 'User'", 'S'),
+    ('Administrative action submitted by an Administrator', 'da9eb28a-4238-43d5-bc01-0e02842ecffe',
+     'Activity', 'Informational', TM, 'None', ['AirAdminActionInvestigation'], "(Activity.AirAdminActionType -eq 'MailAction')", 'S'),  # noqa: E501
+    ('Creation of forwarding/redirect rule', 'd59a8fd4-1272-41ee-9408-86f7bcf72479',
+     'Activity', 'Informational', TM, 'None', ['MailRedirect'], None, 'S'),
+    ('Email messages containing malicious URL removed after delivery' + ZWSP, '8e6ba277-ef39-404e-aaf1-294f6d9a2b88',
+     'Malicious', 'Informational', TM, 'None', None, '(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByURLs -eq…', 'S'),  # noqa: E501
+    ('Email messages containing malicious file removed after delivery' + ZWSP, '4b1820ec-39dc-45f3-abf6-5ee80df51fd2',
+     'Malicious', 'Informational', TM, 'None', None, '(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByFiles -e…', 'S'),  # noqa: E501
+    ('Email messages containing malware removed after delivery', '0179b3f7-3fda-40c3-8f24-278563978dbb',
+     'Malware', 'Informational', TM, 'None', None, 'Mail.IsSystemZappedMalware -eq 1 -and (-not (Mail.Recipients.Tags -…', 'S'),  # noqa: E501
+    ('Email messages containing phish URLs removed after delivery', 'ea8169fa-0678-4751-8854-aebea7adeceb',
+     'Phish', 'Informational', TM, 'None', None, 'Mail.IsSystemZappedPhish -eq 1 -and (-not (Mail.Recipients.Tags -li…', 'S'),  # noqa: E501
+    ('Email messages from a campaign removed after delivery' + ZWSP, 'c8522cbb-9368-4e25-4ee9-08d8d899dfab',
+     'Malicious', 'Informational', TM, 'None', None, '(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsCampaignZapped -eq 1 -…', 'S'),  # noqa: E501
+    ('Email messages removed after delivery' + ZWSP, 'b8f6b088-5487-4c70-037c-08d8d71a43fe',
+     'Malicious', 'Informational', TM, 'None', None, '(Mail.IsMailZAPSuccessful -eq 1) -and (Mail.IsGenericZapped -eq 1) …', 'S'),  # noqa: E501
+    ('Email reported by user as junk', 'a0e277be-7157-4907-874e-93e7b5170657',
+     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'Junk'", 'S'),
+    ('Email reported by user as malware or phish', 'b26a5770-0c38-434a-9380-3a3c2c27bbb3',
+     'Activity', 'Low', TM, 'None', ['UserSubmission'], "(Activity.SubmissionType -eq 'Phish') -or (Activity.SubmissionType …", 'S'),  # noqa: E501
+    ('Email reported by user as not junk', '79b0a077-8446-4d8c-b335-d89cdcd60b08',
+     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'NotJunk'", 'S'),
+    ('Email sending limit exceeded', '2cc44934-4d16-420b-b4e8-74a77fd0ab24',
+     'Activity', 'Medium', TM, 'None', ['EmailSendingLimitExceeded'], None, 'S'),
+    ('Failed exact data match upload', 'cafdbfad-0084-4052-8371-ea098aab3f64',
+     'Activity', 'High', TM, 'None', ['UploadDataFailed'], None, 'S'),
+    ('Form blocked due to potential phishing attempt', '3d408d75-3093-40de-8611-9d1a273a11dc',
+     'Activity', 'High', TM, 'None', ['AutoBlockedForm'], None, 'S'),
+    ('Form flagged and confirmed as phishing', '2d161684-8def-403c-9df6-f20c66c64161',
+     'Activity', 'High', TM, 'None', ['OSTTakenDownForm'], None, 'S'),
+    ('HVE A potentially malicious URL click was detected', 'ece0f2ff-7944-4cde-8348-39da34d1ebab',
+     'MaliciousUrlClick', 'High', TM, 'None', None, None, 'T'),
+    ('MIP AutoLabel simulation completed', 'dac59cbc-1d3b-4f5e-91e0-02d780c53915',
+     'Activity', 'Low', TM, 'None', ['MipAutoLabelSimulationCompletion'], None, 'S'),
+    ('Malware not zapped because ZAP is disabled', 'a5c402b2-eba9-4f9d-a0dd-a0c65db97200',
+     'Malware', 'Medium', TM, 'None', None, "Mail.TimeTravelResult -eq 'AdminPolicy_ZapDisabled' -and (-…", 'T'),
+    ('Messages containing malicious entity not removed after delivery', '663e723a-4a74-47d9-9690-9638f0d496af',
+     'Malicious', 'Medium', TM, 'None', None, '(Mail.IsMailZAPFailed -eq 1) -and ((((Mail.IsSystemZappedByFiles -e…', 'S'),  # noqa: E501
+    ('Phish delivered due to an ETR override', 'ce5b94b7-eafb-4b3f-8d44-a0a86245e62b',
+     'Phish', 'Informational', TM, 'None', None, "(Mail.DeliveryStatus -eq 'Delivered') -and (Mail.Direction …", 'T'),
+    ('Phish delivered due to an IP allow policy', '8bd89c8d-1425-45ba-838a-e15fb89808d2',
+     'Phish', 'Informational', TM, 'None', None, "(Mail.DeliveryStatus -eq 'Delivered') -and (Mail.Direction …", 'T'),
+    ('Phish not zapped because ZAP is disabled', 'c2a1f0cd-a669-49bc-a22b-e501350935e3',
+     'Phish', 'Medium', TM, 'None', None, "(Mail.TimeTravelResult -eq 'AdminPolicy_ZapDisabled') -and …", 'T'),
+    ('Potential Nation-State Activity', '3b3085a4-553a-4b61-bbf1-691fa4e0bf76',
+     'Activity', 'High', TM, 'None', ['MSTICNationStateNotification'], "Activity.Operation -eq 'MSTICNationStateNotification'", 'S'),  # noqa: E501
+    ('Purview policy simulation completed', '7b99aef6-dca7-43b5-828a-96679dd553fc',
+     'Activity', 'Low', TM, 'None', ['UnifiedSimulationCompletionNotification'], None, 'S'),
+    ('Remediation action taken by admin on emails or URL or sender', '39c5b427-a54f-4c38-a799-8541c5a105a8',
+     'Activity', 'Informational', TM, 'None', ['AirAdminActionInvestigation'], "(Activity.AirAdminActionType -eq 'MailAction' -or Activity.AirAdmin…", 'S'),  # noqa: E501
+    ('Removed an entry in Tenant Allow/Block List', 'd0d83ae6-5fbc-4400-8863-9276921a9cad',
+     'Activity', 'Informational', TM, 'None', ['TenantAllowBlockListItemRemoved'], "Activity.EventId -eq '12'", 'S'),
+    ('Retention Auto-labeling Policy Simulation Completed', 'a8f4ff90-ee7d-4813-a629-42c9db2204dd',
+     'Activity', 'Low', TM, 'None', ['RetentionAutoLabelSimulationCompletion'], None, 'S'),
+    ('Successful exact data match upload', '55272906-f9a5-4adf-9395-0abeec18aee1',
+     'Activity', 'Low', TM, 'None', ['UploadDataCompleted'], None, 'S'),
+    ('Suspicious Email Forwarding Activity', 'bfd48f06-0865-41a6-85ff-adb746423ebf',
+     'Activity', 'High', TM, 'None', ['SuspiciousForwarding'], None, 'S'),
+    ('Suspicious connector activity', '8bb9c6c8-dc12-40e1-5bb8-08da05b13393',
+     'Activity', 'High', TM, 'None', ['ConnectorAbuse'], None, 'S'),
+    ('Suspicious email sending patterns detected', 'be215649-fba8-4339-9ddd-05991a43b948',
+     'Activity', 'Medium', TM, 'None', ['CompromisedWarningAccount'], "-not (Activity.User.Tags -like 'hve')", 'S'),
+    ('Suspicious tenant sending patterns observed', '05b9e850-6d9d-4bab-a5c0-f54db2e7e887',
+     'Activity', 'High', TM, 'None', ['TenantExceedsThresholdEarlyAlert'], None, 'S'),
+    ('Teams call reported by user as not security risk', '329e7f8b-7d02-449b-80ac-64c8dfdf652b',
+     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'TeamsCallNotSecurityRisk'", 'S'),
+    ('Teams call reported by user as security risk', 'cc12ef13-3561-431d-9c2a-767e244f20f1',
+     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'TeamsCallSecurityRisk'", 'S'),
+    ('Teams message reported by user as not security risk', '45c82c87-fd14-4974-8736-eeb5e81ee918',
+     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'NotSecurityRisk'", 'S'),
+    ('Teams message reported by user as security risk', '34c03748-ee5d-415e-bb65-9fbac7d3a358',
+     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'SecurityRisk'", 'S'),
+    ('Tenant Allow/Block List entry is about to expire', 'd063f1c3-572d-40ea-a32c-f339cab57a33',
+     'Activity', 'Informational', TM, 'None', ['TenantAllowBlockListItemExpiry'], None, 'S'),
+    ('Tenant restricted from sending email', 'a7032ff5-7eee-412b-805b-d1295c7e0932',
+     'Activity', 'High', TM, 'None', ['CompromisedTenantAccount'], None, 'S'),
+    ('Tenant restricted from sending unprovisioned email', '5ed2d687-9bd3-49e7-9b56-b7dc0d9af5cb',
+     'Activity', 'High', TM, 'None', ['CompromisedUnprovisionedTenantAccount'], None, 'S'),
+    ('User requested to release a quarantined message', '34116cef-7761-4cdf-a30b-5aa944d93d74',
+     'Activity', 'Informational', TM, 'None', ['QuarantineRequestReleaseMessage'], None, 'S'),
+    ('User restricted from sending email', '7a4e7306-bbcb-401f-b112-8ca5f798a230',
+     'Activity', 'High', TM, 'None', ['CompromisedAccount'], "-not (Activity.User.Tags -like 'hve')", 'S'),
+    ('User restricted from sharing forms and collecting responses', 'f86c81d5-272e-4825-a957-366e964f702c',
+     'Activity', 'High', TM, 'None', ['UserRestrictedByDistributingForms'], None, 'S'),
+    ('eDiscovery search started or exported', '6fdc5710-3998-47f0-afbb-57cefd7378ae',
+     'Activity', 'Informational', TM, 'None', ['eDiscoverySearchStartedOrExported'], None, 'S'),
+    ('Elevation of Exchange admin privilege', '17d51759-88e1-40c1-8df3-20bcf2e43057',
+     'Activity', 'Low', 'AccessGovernance', 'None', ['GrantAdminPermission'], None, 'S'),
+    ('Compliance Manager Default Alert Policy', 'ed5f5244-a3e4-4bf7-895c-b49ef27ded46',
+     'Activity', 'Medium', 'ComplianceManager', 'None', ['ComplianceManagerActionScoreChange'], None, 'S'),
+    ('Unusual volume of external file sharing', 'd0ec2b5e-b51e-4b83-a232-972d3971d370',
+     'Activity', 'Medium', 'DataGovernance', 'AnomalousAggregation', ['ExternalFileSharing'], None, 'S'),
+    ('Messages have been delayed', '37a4e852-e711-45ca-b0f4-b076bae3adfd',
+     'MailFlow', 'High', 'MailFlow', 'CustomAggregation', None, "MessagesQueued.QueuedType -eq 'ConnectorBasedMessagesQueued'", 'S'),  # noqa: E501
+    ('Reply-all storm detected', 'ce504573-4841-4e45-81e2-21e8a11ba221',
+     'MailFlow', 'High', 'MailFlow', 'CustomAggregation', None, "Message.Verdict -eq 'Block'", 'S'),
+    ('Noisy Alert Policy Throttled', '22847b42-7f1e-40b7-a81a-5f134946c52d',
+     'Activity', 'High', 'Others', 'None', ['NoisyAlertPolicy'], None, 'S'),
+    ('Noisy Alert Policy Throttled Warning', '99d9b569-462e-4ebd-a51c-d004144f3b5a',
+     'Activity', 'High', 'Others', 'None', ['ThrottledAlertPolicy'], None, 'S'),
+]
+
+# wire-details.md C1, the JSON block, verbatim.
+AIR_JSON = r"""
+[
+ {"Name": "A potentially malicious URL click was detected", "ImmutableId": "a74bb32a-541b-47fb-adfd-f8c62ce3d59b", "ThreatType": "MaliciousUrlClick", "Severity": "High", "Operation": null, "Filter": "(Click.IsLookBack -eq 1)"},
+ {"Name": "A user clicked through to a potentially malicious URL\u200b", "ImmutableId": "5453b67e-6c81-4a46-b96c-08d97b58d4ac", "ThreatType": "MaliciousUrlClick", "Severity": "High", "Operation": null, "Filter": "(Click.IsSystemBlockOverriden -eq 1) -or (Click.IsTenantBlockOverriden -eq 1)"},
+ {"Name": "Admin triggered manual investigation of email", "ImmutableId": "cfb0af3a-7410-445c-a872-45f95c45f0de", "ThreatType": "Activity", "Severity": "Informational", "Operation": ["AirManualInvestigation"], "Filter": "Activity.AirItemType -eq 'Email'"},
+ {"Name": "Admin triggered user compromise investigation", "ImmutableId": "845686e4-f843-42cf-36d7-08d8e2eca19c", "ThreatType": "Activity", "Severity": "Medium", "Operation": ["AirManualInvestigation"], "Filter": "Activity.AirItemType -eq 'User'"},
+ {"Name": "Administrative action submitted by an Administrator", "ImmutableId": "da9eb28a-4238-43d5-bc01-0e02842ecffe", "ThreatType": "Activity", "Severity": "Informational", "Operation": ["AirAdminActionInvestigation"], "Filter": "(Activity.AirAdminActionType -eq 'MailAction')"},
+ {"Name": "Email messages containing malicious URL removed after delivery\u200b", "ImmutableId": "8e6ba277-ef39-404e-aaf1-294f6d9a2b88", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByURLs -eq 1 -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and (Mail.IsCampaignZapped -ne 1)"},
+ {"Name": "Email messages containing malicious file removed after delivery\u200b", "ImmutableId": "4b1820ec-39dc-45f3-abf6-5ee80df51fd2", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByFiles -eq 1 -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and (Mail.IsCampaignZapped -ne 1)"},
+ {"Name": "Email messages containing malware removed after delivery", "ImmutableId": "0179b3f7-3fda-40c3-8f24-278563978dbb", "ThreatType": "Malware", "Severity": "Informational", "Operation": null, "Filter": "Mail.IsSystemZappedMalware -eq 1 -and (-not (Mail.Recipients.Tags -like 'hve')) -and (-not (Mail.Sender.Tags -like 'hve')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and ((Mail.IsGenericZapped -ne 1) -and (Mail.IsGenericZapped -ne 0)) -and ((Mail.IsCampaignZapped -ne 1) -and (Mail.IsCampaignZapped -ne 0))"},
+ {"Name": "Email messages containing phish URLs removed after delivery", "ImmutableId": "ea8169fa-0678-4751-8854-aebea7adeceb", "ThreatType": "Phish", "Severity": "Informational", "Operation": null, "Filter": "Mail.IsSystemZappedPhish -eq 1 -and (-not (Mail.Recipients.Tags -like 'hve')) -and (-not (Mail.Sender.Tags -like 'hve')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and ((Mail.IsGenericZapped -ne 1) -and (Mail.IsGenericZapped -ne 0)) -and ((Mail.IsCampaignZapped -ne 1) -and (Mail.IsCampaignZapped -ne 0))"},
+ {"Name": "Email messages from a campaign removed after delivery\u200b", "ImmutableId": "c8522cbb-9368-4e25-4ee9-08d8d899dfab", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsCampaignZapped -eq 1 -and (Mail.TenantPolicyFinalVerdictSource -ne 'PhishEdu') -and (Mail.TenantPolicyFinalVerdictSource -ne 'SecOps') -and (Mail.TenantPolicyFinalVerdictSource -ne 'ThirdPartyFiltering')"},
+ {"Name": "Email messages removed after delivery\u200b", "ImmutableId": "b8f6b088-5487-4c70-037c-08d8d71a43fe", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and (Mail.IsGenericZapped -eq 1) -and (Mail.TenantPolicyFinalVerdictSource -ne 'PhishEdu') -and (Mail.TenantPolicyFinalVerdictSource -ne 'SecOps') -and (Mail.TenantPolicyFinalVerdictSource -ne 'ThirdPartyFiltering')"},
+ {"Name": "Email reported by user as malware or phish", "ImmutableId": "b26a5770-0c38-434a-9380-3a3c2c27bbb3", "ThreatType": "Activity", "Severity": "Low", "Operation": ["UserSubmission"], "Filter": "(Activity.SubmissionType -eq 'Phish') -or (Activity.SubmissionType -eq 'Malware')"},
+ {"Name": "Messages containing malicious entity not removed after delivery", "ImmutableId": "663e723a-4a74-47d9-9690-9638f0d496af", "ThreatType": "Malicious", "Severity": "Medium", "Operation": null, "Filter": "(Mail.IsMailZAPFailed -eq 1) -and ((((Mail.IsSystemZappedByFiles -eq 1) -or (Mail.IsSystemZappedByURLs -eq 1)) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and (Mail.IsCampaignZapped -ne 1)) -or (((Mail.IsGenericZapped -eq 1) -or(Mail.IsCampaignZapped -eq 1)) -and (Mail.TenantPolicyFinalVerdictSource -ne 'PhishEdu') -and (Mail.TenantPolicyFinalVerdictSource -ne 'SecOps') -and (Mail.TenantPolicyFinalVerdictSource -ne 'ThirdPartyFiltering')))"},
+ {"Name": "Remediation action taken by admin on emails or URL or sender", "ImmutableId": "39c5b427-a54f-4c38-a799-8541c5a105a8", "ThreatType": "Activity", "Severity": "Informational", "Operation": ["AirAdminActionInvestigation"], "Filter": "(Activity.AirAdminActionType -eq 'MailAction' -or Activity.AirAdminActionType -eq 'BlockUrlAction' -or Activity.AirAdminActionType -eq 'BlockSenderAction')"},
+ {"Name": "Suspicious email sending patterns detected", "ImmutableId": "be215649-fba8-4339-9ddd-05991a43b948", "ThreatType": "Activity", "Severity": "Medium", "Operation": ["CompromisedWarningAccount"], "Filter": "-not (Activity.User.Tags -like 'hve')"},
+ {"Name": "User restricted from sending email", "ImmutableId": "7a4e7306-bbcb-401f-b112-8ca5f798a230", "ThreatType": "Activity", "Severity": "High", "Operation": ["CompromisedAccount"], "Filter": "-not (Activity.User.Tags -like 'hve')"}
+]
+"""  # noqa: E501
+AIR_RULES: list[dict[str, Any]] = json.loads(AIR_JSON)
+
+
+@pytest.fixture
+def tenant() -> FakeTenant:
+    return FakeTenant()
+
+
+@pytest.fixture
+def client(tenant: FakeTenant) -> Iterator[httpx.Client]:
+    with exo_client(tenant) as c:
+        yield c
+
+
+def call(client: httpx.Client, cmdlet: str, params: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:
+    return invoke(client, cmdlet, params, url=URL, **kw)
+
+
+def values(response: httpx.Response) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    result: list[dict[str, Any]] = response.json()["value"]
+    return result
+
+
+def get(client: httpx.Client, identity: str) -> dict[str, Any]:
+    found = values(call(client, "Get-ProtectionAlert", {"Identity": identity}))
+    assert len(found) == 1
+    return found[0]
+
+
+def plain_keys(obj: dict[str, Any]) -> list[str]:
+    return [k for k in obj if "@" not in k]
+
+
+def detail_parts(response: httpx.Response) -> list[str]:
+    return str(response.json()["error"]["details"][0]["message"]).split("|")
+
+
+def internal_message(response: httpx.Response) -> str:
+    return str(response.json()["error"]["innererror"]["internalexception"]["message"])
+
+
+def new_params(**overrides: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"Name": "Mass delete", "Category": "DataGovernance", "NotifyUser": ["sec@contoso.com"],
+                              "ThreatType": "Activity", "Operation": ["FileDeleted"]}
+    params.update(overrides)
+    return {k: v for k, v in params.items() if v is not ...}
+
+
+# -- envelope and object shape ----------------------------------------------------------------------------------
+
+def test_get_all_returns_every_system_rule_and_the_custom_ones(client: httpx.Client) -> None:
+    response = call(client, "Get-ProtectionAlert")
+    payload = response.json()
+    assert payload["@odata.context"] == (
+        f"{REGIONAL}/adminapi/beta/{TENANT_ID}/$metadata#Collection(Exchange.GenericHashTable)")
+    assert payload["@adminapi.warnings"] == [] and "@odata.nextLink" not in payload
+    policies = values(response)
+    system = [p for p in policies if p["IsSystemRule"]]
+    custom = [p for p in policies if not p["IsSystemRule"]]
+    assert [p["Name"] for p in system] == [row[0] for row in CATALOGUE]
+    assert len(custom) == 2
+    for policy in policies:
+        assert plain_keys(policy) == KEYS
+
+
+def test_object_annotations_follow_the_capture(client: httpx.Client) -> None:
+    policy = get(client, URL_CLICK)
+    assert policy["Guid@data.type"] == "System.Guid" and policy["Guid@odata.type"] == "#Guid"
+    assert policy["ImmutableId@odata.type"] == "#Guid"
+    assert policy["NotifyUser@odata.type"] == "#Collection(String)"
+    assert policy["ObjectClass@odata.type"] == "#Collection(String)"
+    assert "Operation@odata.type" not in policy  # null collection: no annotation
+    assert policy["WhenCreated@data.type"] == "System.DateTime"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00", policy["WhenCreated"])
+
+
+def test_url_click_rule_matches_the_real_object_of_3_4(client: httpx.Client) -> None:
+    policy = get(client, URL_CLICK)
+    expected = {
+        "Filter": "(Click.IsLookBack -eq 1)", "Operation": None, "NotificationEnabled": True,
+        "NotifyUser": ["TenantAdmins"], "Severity": "High", "StreamType": "None", "ThreatType": "MaliciousUrlClick",
+        "AlertScenario": "MaliciousUrlClick", "Scenario": "MaliciousUrlClick", "AggregationType": "None",
+        "Category": TM, "IsSystemRule": True, "CorrelationPolicyId": "00000000-0000-0000-0000-000000000000",
+        "ReadOnly": False, "ExternalIdentity": "", "ImmutableId": URL_CLICK_ID, "Priority": 0,
+        "Workload": "AuditAlerting", "Policy": "e9a4983d-9f4e-47b0-80d1-fb2097adb484",
+        "Comment": "We have detected that one of your users has recently clicked on a link that was found to be "
+                   "malicious. -V1.0.0.5",
+        "Disabled": False, "Mode": "Enforce", "MaximumBlobRuleLength": 0, "Guid": URL_CLICK_ID,
+        "Identity": f"{FFO_SYSTEM_ROOT}/Configuration/{URL_CLICK}",
+        "Id": f"{FFO_SYSTEM_ROOT}/Configuration/{URL_CLICK}",
+        "IsValid": True, "ExchangeVersion": "0.20 (15.0.0.0)", "Name": URL_CLICK,
+        "DistinguishedName": f"CN={URL_CLICK},CN=Configuration,CN=f00ed340-8f84-4eb4-83f3-0075a22b262e,"
+                             "OU=Microsoft Exchange Hosted Organizations,DC=FFO,DC=extest,DC=microsoft,DC=com",
+        "ObjectClass": ["msExchUnifiedRule"], "ExchangeObjectId": URL_CLICK_ID,
+        "OrganizationalUnitRoot": FFO_SYSTEM_ROOT,
+        "OrganizationId": f"{FFO_SYSTEM_ROOT} - {FFO_SYSTEM_ROOT}/Configuration",
+        # /Date(1554927215000)/ and /Date(1653992040000)/ in the PowerShell export.
+        "WhenCreatedUTC": "2019-04-10T20:13:35.0000000+00:00", "WhenChangedUTC": "2022-05-31T10:14:00.0000000+00:00",
+        # A fresh tenant has no override of this rule (C2: the only marker of one).
+        "AlertOverrideChangedUtc": None,
+    }
+    assert {k: policy[k] for k in expected} == expected
+
+
+# -- the built-in catalogue (wire-details.md C1/C2) ----------------------------------------------------------------
+
+def test_every_catalogue_row_is_seeded_exactly(tenant: FakeTenant) -> None:
+    for name, guid, threat, severity, category, aggregation, operation, filter_text, src in CATALOGUE:
+        policy = tenant.compliance.policy(guid)
+        assert policy is not None, name
+        assert (policy["Name"], policy["ThreatType"], policy["Severity"], policy["Category"],
+                policy["AggregationType"], policy["Operation"]) == (
+            name, threat, severity, category, aggregation, operation), name
+        assert policy["ImmutableId"] == policy["Guid"] == policy["ExchangeObjectId"] == guid
+        assert policy["IsSystemRule"] is True and policy["Mode"] == "Enforce" and policy["ReadOnly"] is False
+        assert policy["CorrelationPolicyId"] == "00000000-0000-0000-0000-000000000000"
+        assert policy["NotifyUser"] == ["TenantAdmins"] and policy["Disabled"] is False
+        assert policy["Identity"] == f"{FFO_SYSTEM_ROOT}/Configuration/{name}"
+        if filter_text is None:
+            assert policy["Filter"] is None or guid in {r["ImmutableId"] for r in AIR_RULES}, name
+        elif "…" in filter_text:
+            prefix = filter_text.split("…")[0].rstrip()
+            assert policy["Filter"].startswith(prefix), name
+            assert "…" not in policy["Filter"]
+            if src == "T":  # only the truncated text is known: stored without the ellipsis
+                assert policy["Filter"] == prefix, name
+        else:
+            assert policy["Filter"] == filter_text, name
+
+
+def test_zwsp_names_are_exact(tenant: FakeTenant) -> None:
+    names = [str(p["Name"]) for p in tenant.compliance.policies() if p["IsSystemRule"]]
+    assert sorted(n for n in names if n.endswith(ZWSP)) == sorted([
+        "Email messages containing malicious file removed after delivery" + ZWSP,
+        "Email messages containing malicious URL removed after delivery" + ZWSP,
+        "A user clicked through to a potentially malicious URL" + ZWSP,
+        "Email messages removed after delivery" + ZWSP,
+        "Email messages from a campaign removed after delivery" + ZWSP,
+    ])
+    assert all(n.count(ZWSP) <= 1 for n in names)
+
+
+def test_air_rules_carry_the_full_values_of_the_json_block(client: httpx.Client) -> None:
+    assert len(AIR_RULES) == 16
+    for rule in AIR_RULES:
+        policy = get(client, rule["ImmutableId"])
+        assert {k: policy[k] for k in rule} == rule
+
+
+def test_default_notification_enabled_follows_c2(tenant: FakeTenant) -> None:
+    quiet = {str(p["Name"]) for p in tenant.compliance.policies()
+             if p["IsSystemRule"] and p["NotificationEnabled"] is False}
+    removal = {n for n, *_ in CATALOGUE if n.rstrip(ZWSP).endswith("removed after delivery") and " not " not in n}
+    reports = {n for n, _, _, _, _, _, op, _, _ in CATALOGUE if op == ["UserSubmission"]}
+    investigations = {n for n, _, _, _, _, _, op, _, _ in CATALOGUE
+                      if op in (["AirManualInvestigation"], ["AirAdminActionInvestigation"])}
+    assert len(removal) == 6 and len(reports) == 7 and len(investigations) == 4
+    assert quiet == removal | reports | investigations
+
+
+def test_custom_seed_policies(tenant: FakeTenant) -> None:
+    custom = [p for p in tenant.compliance.policies() if not p["IsSystemRule"]]
+    for policy in custom:
+        assert policy["Scenario"] == "AuditProtectionAlert" and policy["StreamType"] == "Activity"
+        assert not str(policy["Identity"]).startswith(FFO_SYSTEM_ROOT)
+        assert str(policy["Identity"]).endswith(f"/Configuration/{policy['Name']}")
+    audit = tenant.compliance.policy("Audit logging changed")
+    assert audit is not None
+    assert (audit["Operation"], audit["NotifyUser"], audit["NotificationEnabled"], audit["Disabled"]) == (
+        ["Set-AdminAuditLogConfig"], ["a@contoso.com"], True, False)
+
+
+# -- Get -Identity -------------------------------------------------------------------------------------------------
+
+def test_get_by_name_case_insensitive_guid_path_and_dn(tenant: FakeTenant, client: httpx.Client) -> None:
+    stored = tenant.compliance.policy(REMOVED_ID)
+    assert stored is not None
+    for identity in (REMOVED, REMOVED.upper(), REMOVED_ID, REMOVED_ID.upper(), stored["Identity"],
+                     stored["DistinguishedName"]):
+        assert get(client, identity)["ImmutableId"] == REMOVED_ID
+
+
+def test_name_without_its_zwsp_is_not_found(client: httpx.Client) -> None:
+    response = call(client, "Get-ProtectionAlert", {"Identity": REMOVED.rstrip(ZWSP)})
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "NotFound" and error["message"] == "Error executing cmdlet"
+    code, exception_type, text = detail_parts(response)
+    assert re.fullmatch(r"Ex[0-9A-F]{6}", code)
+    assert exception_type == "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
+    assert text.startswith("The operation couldn't be performed because object 'Email messages removed after "
+                           "delivery' couldn't be found on '")
+
+
+def test_null_identity_lists_everything(client: httpx.Client) -> None:
+    assert len(values(call(client, "Get-ProtectionAlert", {"Identity": None}))) == 58
+
+
+# -- New-ProtectionAlert -------------------------------------------------------------------------------------------
+
+def test_new_returns_the_created_policy_with_defaults(tenant: FakeTenant, client: httpx.Client) -> None:
+    created = values(call(client, "New-ProtectionAlert", new_params(Threshold=5, TimeWindow=60,
+                                                                     ThreatType="activity")))
+    assert len(created) == 1
+    policy = created[0]
+    assert plain_keys(policy) == KEYS
+    assert (policy["AggregationType"], policy["Severity"], policy["Disabled"], policy["IsSystemRule"]) == (
+        "SimpleAggregation", "Low", False, False)
+    assert policy["ThreatType"] == "Activity"  # enum names are matched case-insensitively, stored canonically
+    assert (policy["Threshold"], policy["TimeWindow"]) == (5, 60)
+    assert policy["Scenario"] == "AuditProtectionAlert" and policy["StreamType"] == "Activity"
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", policy["ImmutableId"])
+    assert policy["ImmutableId"] == policy["Guid"] == policy["ExchangeObjectId"]
+    assert policy["Identity"].endswith("/Configuration/Mass delete")
+    assert "f00ed340-8f84-4eb4-83f3-0075a22b262e" not in policy["Identity"]
+    assert policy["NotifyUser"] == ["sec@contoso.com"] and policy["Operation"] == ["FileDeleted"]
+    assert tenant.compliance.policy("mass delete") is not None
+    assert get(client, policy["Guid"])["Name"] == "Mass delete"
+
+
+@pytest.mark.parametrize("missing", ["Name", "Category", "NotifyUser", "ThreatType"])
+def test_new_needs_its_mandatory_parameters(tenant: FakeTenant, client: httpx.Client, missing: str) -> None:
+    response = call(client, "New-ProtectionAlert", new_params(**{missing: ...}))
+    assert response.status_code == 400
+    assert missing in detail_parts(response)[2]
+    assert tenant.compliance.policy("Mass delete") is None
+
+
+def test_new_with_an_empty_notify_user_is_refused(client: httpx.Client) -> None:
+    assert call(client, "New-ProtectionAlert", new_params(NotifyUser=[])).status_code == 400
+
+
+@pytest.mark.parametrize(("parameter", "value", "names"), [
+    ("Category", "Nonsense", "AccessGovernance, ComplianceManager, DataGovernance, MailFlow, Others, "
+                             "PrivacyManagement, Supervision, ThreatManagement, DataLossPrevention"),
+    ("ThreatType", "Spam", "Activity, Malware, Phish, Malicious, MaliciousUrlClick, MailFlow"),
+    ("Severity", "Critical", "Low, Medium, High, Informational"),
+    ("AggregationType", "Weekly", "None, SimpleAggregation, AnomalousAggregation, CustomAggregation"),
+])
+def test_new_enum_values_are_validated(client: httpx.Client, parameter: str, value: str, names: str) -> None:
+    response = call(client, "New-ProtectionAlert", new_params(**{parameter: value}))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "BadRequest" and error["message"] == "Invalid Operation"
+    assert error["innererror"]["internalexception"]["type"] == (
+        "Microsoft.Exchange.AdminApi.CommandInvocation.ParameterTransformationException")
+    message = internal_message(response)
+    assert message.startswith(f"Cannot process argument transformation on parameter '{parameter}'. Cannot convert "
+                              f"value \"{value}\" to type ")
+    assert message.endswith(f"Unable to match the identifier name {value} to a valid enumerator name. Specify one "
+                            f"of the following enumerator names and try again: {names}\"")
+
+
+@pytest.mark.parametrize(("overrides", "fragment"), [
+    ({"Threshold": 2}, "Threshold"),
+    ({"TimeWindow": 59}, "TimeWindow"),
+    ({"AggregationType": "None", "Threshold": 5}, "Threshold"),
+    ({"AggregationType": "AnomalousAggregation", "TimeWindow": 120}, "TimeWindow"),
+    ({"ThreatType": "Malware", "Operation": ["FileDeleted"]}, "Operation"),
+    ({"AggregationType": "None", "NotifyUserOnFilterMatch": True}, "NotifyUserOnFilterMatch"),
+    ({"AggregationType": "None", "AlertBy": ["User"]}, "AlertBy"),
+    ({"AlertBy": ["Mail.Recipient"]}, "AlertBy"),
+    ({"NotifyUser": ["not an address"]}, "not an address"),
+])
+def test_new_rules_of_3_1(tenant: FakeTenant, client: httpx.Client, overrides: dict[str, Any],
+                          fragment: str) -> None:
+    response = call(client, "New-ProtectionAlert", new_params(**overrides))
+    assert response.status_code == 400
+    assert fragment in internal_message(response)
+    assert tenant.compliance.policy("Mass delete") is None
+
+
+def test_new_rule_values_at_their_minimum_are_accepted(client: httpx.Client) -> None:
+    response = call(client, "New-ProtectionAlert", new_params(Threshold=3, TimeWindow=60, AlertBy=["User"],
+                                                              NotifyUserOnFilterMatch=True, Severity="informational"))
+    policy = values(response)[0]
+    assert (policy["Threshold"], policy["TimeWindow"], policy["AlertBy"], policy["Severity"]) == (
+        3, 60, ["User"], "Informational")
+
+
+@pytest.mark.parametrize("name", ["Audit logging changed", "AUDIT LOGGING CHANGED", USER_RESTRICTED])
+def test_new_with_an_existing_name_fails(client: httpx.Client, name: str) -> None:
+    response = call(client, "New-ProtectionAlert", new_params(Name=name))
+    assert response.status_code == 400
+    assert "already exists" in detail_parts(response)[2]
+
+
+def test_a_system_name_without_its_zwsp_is_a_different_name(tenant: FakeTenant, client: httpx.Client) -> None:
+    # The ZWSP hazard of C2 in the other direction: the look-alike is a new custom policy.
+    created = values(call(client, "New-ProtectionAlert", new_params(Name=REMOVED.rstrip(ZWSP), AggregationType="None")))
+    assert created[0]["IsSystemRule"] is False
+    system = tenant.compliance.policy(REMOVED)
+    assert system is not None and system["IsSystemRule"] is True
+
+
+def test_without_e5_only_single_event_alerts_can_be_created() -> None:
+    tenant = FakeTenant(compliance_e5=False)
+    with exo_client(tenant) as client:
+        for aggregation in (..., "SimpleAggregation", "AnomalousAggregation"):  # ... = the default
+            response = call(client, "New-ProtectionAlert", new_params(AggregationType=aggregation))
+            assert response.status_code == 400
+            text = detail_parts(response)[2]
+            assert "Creating advanced alert policies requires an Office 365 E5 subscription" in text
+            assert "only single event alerts can be created" in text
+        assert tenant.compliance.policy("Mass delete") is None
+        # The doc's way around it: -AggregationType None plus an -Operation.
+        assert values(call(client, "New-ProtectionAlert", new_params(AggregationType="None")))[0]["Name"] == \
+            "Mass delete"
+        # ... and a later change to an advanced aggregation is refused too.
+        response = call(client, "Set-ProtectionAlert", {"Identity": "Mass delete",
+                                                        "AggregationType": "SimpleAggregation"})
+        assert response.status_code == 400
+
+
+def test_new_confirm_true_applies_nothing(tenant: FakeTenant, client: httpx.Client) -> None:
+    response = call(client, "New-ProtectionAlert", new_params(Confirm=True))
+    assert response.status_code == 200 and response.json()["@adminapi.confirmationmessage"]
+    assert response.json()["value"] == []
+    assert tenant.compliance.policy("Mass delete") is None
+
+
+# -- Set-ProtectionAlert -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("parameter", "value"), [("Name", "Renamed"), ("ThreatType", "Malware")])
+def test_name_and_threat_type_are_not_set_parameters(tenant: FakeTenant, client: httpx.Client, parameter: str,
+                                                     value: str) -> None:
+    before = tenant.compliance.policy("Audit logging changed")
+    response = call(client, "Set-ProtectionAlert", {"Identity": "Audit logging changed", parameter: value})
+    assert response.status_code == 400
+    _, exception_type, text = detail_parts(response)
+    assert exception_type == "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException"
+    assert text.endswith(f"Invalid cmdlet parameters specified. {parameter}")
+    assert tenant.compliance.policy("Audit logging changed") == before
+
+
+def test_set_a_custom_policy(tenant: FakeTenant, client: httpx.Client) -> None:
+    before = tenant.compliance.policy("Audit logging changed")
+    assert before is not None
+    response = call(client, "Set-ProtectionAlert", {
+        "Identity": "audit logging changed", "Severity": "High", "NotifyUser": ["TenantAdmins", "b@contoso.com"],
+        "Disabled": True, "Description": "Audit config changed", "NotifyUserThrottleThreshold": 5})
+    assert response.status_code == 200 and response.json()["value"] == []
+    assert response.json()["@adminapi.warnings"] == []
+    after = get(client, "Audit logging changed")
+    assert (after["Severity"], after["NotifyUser"], after["Disabled"], after["NotifyUserThrottleThreshold"]) == (
+        "High", ["TenantAdmins", "b@contoso.com"], True, 5)
+    assert after["Comment"] == "Audit config changed"
+    assert after["WhenChanged"] != before["WhenChanged"] and after["ObjectVersion"] != before["ObjectVersion"]
+    assert after["AlertOverrideChangedUtc"] is None
+
+
+def test_set_applies_the_rules_of_new(client: httpx.Client) -> None:
+    # "Audit logging changed" has AggregationType None.
+    for params in ({"Threshold": 5}, {"Severity": "Sometimes"}, {"Operation": ["A"], "Category": "Bogus"}):
+        response = call(client, "Set-ProtectionAlert", {"Identity": "Audit logging changed", **params})
+        assert response.status_code == 400, params
+    response = call(client, "Set-ProtectionAlert", {"Identity": "Audit logging changed",
+                                                    "AggregationType": "SimpleAggregation", "Threshold": 1})
+    assert response.status_code == 400
+
+
+def test_leaving_simple_aggregation_clears_threshold_and_time_window(client: httpx.Client) -> None:
+    values(call(client, "New-ProtectionAlert", new_params(Threshold=10, TimeWindow=120)))
+    assert call(client, "Set-ProtectionAlert", {"Identity": "Mass delete", "AggregationType": "None"}).status_code \
+        == 200
+    policy = get(client, "Mass delete")
+    assert (policy["AggregationType"], policy["Threshold"], policy["TimeWindow"]) == ("None", None, None)
+
+
+def test_noop_set_warns_modified(client: httpx.Client) -> None:
+    response = call(client, "Set-ProtectionAlert", {"Identity": "Audit logging changed", "Disabled": False,
+                                                    "Severity": "medium"})
+    assert response.status_code == 200
+    warnings = response.json()["@adminapi.warnings"]
+    assert len(warnings) == 1 and "modified" in warnings[0]
+
+
+def test_set_missing_policy_is_404(client: httpx.Client) -> None:
+    response = call(client, "Set-ProtectionAlert", {"Identity": "Nope", "Disabled": True})
+    assert response.status_code == 404
+    assert detail_parts(response)[1].endswith("ManagementObjectNotFoundException")
+
+
+# -- system rules (§3.3, C2, C3) -----------------------------------------------------------------------------------
+
+def test_system_rule_accepts_the_overridable_settings(tenant: FakeTenant, client: httpx.Client) -> None:
+    before = tenant.compliance.policy(USER_RESTRICTED)
+    assert before is not None and before["AlertOverrideChangedUtc"] is None
+    response = call(client, "Set-ProtectionAlert", {
+        "Identity": USER_RESTRICTED, "NotifyUser": ["johndoe@example.com"], "NotificationEnabled": False,
+        "Disabled": True, "NotifyUserThrottleThreshold": 10, "NotifyUserThrottleWindow": 60})
+    assert response.status_code == 200, response.text
+    after = get(client, USER_RESTRICTED)
+    assert (after["NotifyUser"], after["NotificationEnabled"], after["Disabled"]) == (
+        ["johndoe@example.com"], False, True)
+    assert (after["NotifyUserThrottleThreshold"], after["NotifyUserThrottleWindow"]) == (10, 60)
+    # C2: the override shows in AlertOverrideChangedUtc; WhenChanged stays.
+    assert after["AlertOverrideChangedUtc"] is not None
+    assert after["AlertOverrideChangedUtc@data.type"] == "System.DateTime"
+    assert after["WhenChanged"] == before["WhenChanged"]
+
+
+def test_system_rule_with_zwsp_name_is_settable_by_its_exact_name(client: httpx.Client) -> None:
+    assert call(client, "Set-ProtectionAlert", {"Identity": REMOVED, "NotificationEnabled": True}).status_code == 200
+    assert get(client, REMOVED)["NotificationEnabled"] is True
+    response = call(client, "Set-ProtectionAlert", {"Identity": REMOVED.rstrip(ZWSP), "NotificationEnabled": False})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("parameter", "value"), [
+    ("Severity", "Low"), ("Filter", "(Click.IsLookBack -eq 0)"), ("Category", "Others"), ("Comment", "mine"),
+    ("AggregationType", "None"),  # refused even when it equals the current value
+])
+def test_system_rule_refuses_other_settings(tenant: FakeTenant, client: httpx.Client, parameter: str,
+                                            value: str) -> None:
+    before = tenant.compliance.policy(URL_CLICK)
+    response = call(client, "Set-ProtectionAlert", {"Identity": URL_CLICK, "Disabled": True, parameter: value})
+    assert response.status_code == 400
+    assert parameter in detail_parts(response)[2]
+    assert tenant.compliance.policy(URL_CLICK) == before
+
+
+@pytest.mark.parametrize("form", ["guid", "path"])
+def test_system_rule_addressed_by_guid_or_path_answers_error_rule_not_found(tenant: FakeTenant,
+                                                                            client: httpx.Client, form: str) -> None:
+    stored = tenant.compliance.policy(URL_CLICK_ID)
+    assert stored is not None
+    identity = URL_CLICK_ID if form == "guid" else stored["Identity"]
+    response = call(client, "Set-ProtectionAlert", {"Identity": identity, "Disabled": True})
+    assert response.status_code == 400
+    _, exception_type, text = detail_parts(response)
+    assert exception_type == "Microsoft.Exchange.Management.Transport.ErrorRuleNotFoundException"
+    assert text == f"There is no rule matching identity '{identity}'."
+    assert tenant.compliance.policy(URL_CLICK_ID) == stored
+
+
+def test_error_rule_not_found_status_can_be_404() -> None:
+    tenant = FakeTenant()
+    tenant.compliance.system_rule_error_status = 404
+    with exo_client(tenant) as client:
+        response = call(client, "Set-ProtectionAlert", {"Identity": URL_CLICK_ID, "Disabled": True})
+    assert response.status_code == 404
+    assert detail_parts(response)[1].endswith("ErrorRuleNotFoundException")
+
+
+def test_noop_set_on_a_system_rule_leaves_no_override(tenant: FakeTenant, client: httpx.Client) -> None:
+    response = call(client, "Set-ProtectionAlert", {"Identity": URL_CLICK, "NotifyUser": ["tenantadmins"]})
+    assert "modified" in response.json()["@adminapi.warnings"][0]
+    policy = tenant.compliance.policy(URL_CLICK)
+    assert policy is not None and policy["AlertOverrideChangedUtc"] is None
+
+
+# -- Remove-ProtectionAlert ----------------------------------------------------------------------------------------
+
+def test_remove_custom(tenant: FakeTenant, client: httpx.Client) -> None:
+    response = call(client, "Remove-ProtectionAlert", {"Identity": "Audit logging changed", "ForceDeletion": True,
+                                                       "Confirm": False})
+    assert response.status_code == 200 and response.json()["value"] == []
+    assert tenant.compliance.policy("Audit logging changed") is None
+    assert call(client, "Get-ProtectionAlert", {"Identity": "Audit logging changed"}).status_code == 404
+    assert call(client, "Remove-ProtectionAlert", {"Identity": "Audit logging changed"}).status_code == 404
+
+
+def test_remove_system_rule_is_refused(tenant: FakeTenant, client: httpx.Client) -> None:
+    response = call(client, "Remove-ProtectionAlert", {"Identity": URL_CLICK, "ForceDeletion": True})
+    assert response.status_code == 400
+    assert "can't be removed" in detail_parts(response)[2]
+    assert tenant.compliance.policy(URL_CLICK) is not None
+
+
+# -- replication lag, unknown cmdlets, paging ----------------------------------------------------------------------
+
+def test_replication_lag_hides_a_new_policy_for_some_reads(tenant: FakeTenant, client: httpx.Client) -> None:
+    tenant.compliance.replication_lag_reads = 2
+    created = values(call(client, "New-ProtectionAlert", new_params()))[0]
+    assert call(client, "Get-ProtectionAlert", {"Identity": created["Guid"]}).status_code == 404
+    assert "Mass delete" not in [p["Name"] for p in values(call(client, "Get-ProtectionAlert"))]
+    assert get(client, "Mass delete")["Guid"] == created["Guid"]
+    # The write side is not lagging: a second New sees the name at once.
+    assert call(client, "New-ProtectionAlert", new_params()).status_code == 400
+
+
+def test_unknown_cmdlet_is_403_json_naming_it(client: httpx.Client) -> None:
+    response = call(client, "Get-Mailbox")
+    assert response.status_code == 403
+    payload = response.json()  # JSON, unlike Exchange's NUL body
+    assert payload["error"]["code"] == "Forbidden"
+    assert "Get-Mailbox" in payload["error"]["message"]
+
+
+def test_unknown_parameter_is_400(client: httpx.Client) -> None:
+    response = call(client, "Get-ProtectionAlert", {"BogusParameter": 1})
+    assert response.status_code == 400
+    assert detail_parts(response)[2].endswith("Invalid cmdlet parameters specified. BogusParameter")
+
+
+def test_paging_with_prefer_maxpagesize_and_next_link(tenant: FakeTenant, client: httpx.Client) -> None:
+    headers = {"Prefer": "odata.maxpagesize=25"}
+    first = client.post(URL, json=body("Get-ProtectionAlert"), headers=headers)
+    names = [p["Name"] for p in values(first)]
+    assert len(names) == 25
+    link = first.json()["@odata.nextLink"]
+    assert link.startswith(f"{URL}?$skiptoken=")
+    while link:
+        page = client.post(link, json=body("Get-ProtectionAlert"), headers=headers)
+        names += [p["Name"] for p in values(page)]
+        link = page.json().get("@odata.nextLink")
+    assert names == [p["Name"] for p in tenant.compliance.policies()]
+    assert tenant.log.operations("compliance") == ["Get-ProtectionAlert"] * 3
+
+
+def test_emulator_base_is_the_regional_host_without_discovery(tenant: FakeTenant) -> None:
+    with exo_client(tenant, emulator_base="http://emulator.test") as client:
+        url = f"http://emulator.test/compliance/adminapi/beta/{TENANT_ID}/InvokeCommand"
+        response = client.post(url, json=body("Get-ProtectionAlert", {"Identity": URL_CLICK}))
+    assert response.status_code == 200 and response.json()["value"][0]["Name"] == URL_CLICK
+    assert tenant.log.operations("compliance") == ["Get-ProtectionAlert"]
+
+
+# -- test helpers, state, threads ----------------------------------------------------------------------------------
+
+def test_helpers_add_edit_remove(tenant: FakeTenant, client: httpx.Client) -> None:
+    fake = tenant.compliance
+    for index in range(50):
+        fake.add_custom(Name=f"Bench {index:02d}", ThreatType="Activity", AggregationType="None",
+                        Operation=["FileDeleted"])
+    listed = values(call(client, "Get-ProtectionAlert"))
+    assert len(listed) == 108
+    bench = get(client, "Bench 07")
+    assert (bench["IsSystemRule"], bench["NotifyUser"], bench["Severity"]) == (False, ["TenantAdmins"], "Low")
+    with pytest.raises(ValueError):
+        fake.add_custom(Name="Bench 07")
+    edited = fake.edit_policy("Bench 07", Severity="High")
+    assert edited["Severity"] == "High" and get(client, "Bench 07")["Severity"] == "High"
+    override = fake.edit_policy(URL_CLICK, Disabled=True)
+    assert override["AlertOverrideChangedUtc"] is not None
+    with pytest.raises(KeyError):
+        fake.edit_policy("Bench 07", Bogus=1)
+    assert fake.remove_policy("Bench 07") is True and fake.remove_policy("Bench 07") is False
+    assert call(client, "Get-ProtectionAlert", {"Identity": "Bench 07"}).status_code == 404
+
+
+def test_state_round_trip(tenant: FakeTenant, client: httpx.Client) -> None:
+    values(call(client, "New-ProtectionAlert", new_params()))
+    call(client, "Set-ProtectionAlert", {"Identity": URL_CLICK, "Disabled": True})
+    tenant.compliance.e5 = False
+    state = json.loads(json.dumps(tenant.compliance.to_state(), ensure_ascii=False))  # JSON-able, ZWSP intact
+    copy = ComplianceFake(region="eur03b")
+    copy.load_state(state)
+    assert copy.to_state() == tenant.compliance.to_state()
+    assert copy.e5 is False and copy.region == "nam13b"
+    assert copy.policy(REMOVED) == tenant.compliance.policy(REMOVED)
+    restored = copy.policy(URL_CLICK)
+    assert restored is not None and restored["Disabled"] is True
+
+
+def test_tenant_state_includes_compliance(tenant: FakeTenant) -> None:
+    assert set(tenant.to_state()) == {"exchange", "compliance"}
+
+
+def test_concurrent_creates_are_all_kept(tenant: FakeTenant, client: httpx.Client) -> None:
+    def create(index: int) -> int:
+        return call(client, "New-ProtectionAlert", new_params(Name=f"Parallel {index}")).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(create, range(24)))
+    assert statuses == [200] * 24
+    names = [p["Name"] for p in tenant.compliance.policies()]
+    assert len({n for n in names if str(n).startswith("Parallel ")}) == 24
+
+
+def test_clock_drives_timestamps() -> None:
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    fake = ComplianceFake(clock=lambda: moment)
+    policy = fake.add_custom(Name="Timed")
+    assert policy["WhenCreated"] == "2026-01-02T03:04:05.0000000+00:00"
