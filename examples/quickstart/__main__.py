@@ -4,6 +4,8 @@
   recipient is in both (the Strict rule has priority 0, Standard 1), so Standard needs no exclusion.
 * The built-in alert policies that start automated investigations (AIR) pinned on: if one is disabled or
   replaced by a custom alert, AIR isn't triggered.
+* Devices that no device group matches ("Ungrouped devices (default)") at Full automation, as Microsoft
+  recommends.
 
 Run it against the local emulator with `./run quickstart`, or against a tenant after
 `pulumi config set defender-air:tenantId ...` (see the README).
@@ -36,7 +38,10 @@ air_triggers = [
     for policy_name in air.AIR_TRIGGER_ALERT_POLICIES
 ]
 
+ungrouped = air.DefaultDeviceGroup("ungrouped-devices", automation_level=air.AutomationLevel.FULL)
+
 pulumi.export("strict_eop_rule_state", strict.eop_rule_state)
 pulumi.export("strict_atp_rule_state", strict.atp_rule_state)
 pulumi.export("standard_eop_rule_state", standard.eop_rule_state)
 pulumi.export("air_trigger_policy_ids", [p.policy_id for p in air_triggers])
+pulumi.export("ungrouped_devices_group_id", ungrouped.group_id)

@@ -7,12 +7,17 @@
 """
 
 from .alert_policy import AIR_TRIGGER_ALERT_POLICIES, BUILT_IN_ALERT_POLICIES, AlertPolicy
+from .device_group import AutomationLevel, DefaultDeviceGroup, DeviceGroup, DeviceGroupRuleArgs
 from .preset_policy_assignment import PresetPolicyAssignment, RecipientScopeArgs
 
 __all__ = [
     "AIR_TRIGGER_ALERT_POLICIES",
     "BUILT_IN_ALERT_POLICIES",
     "AlertPolicy",
+    "AutomationLevel",
+    "DefaultDeviceGroup",
+    "DeviceGroup",
+    "DeviceGroupRuleArgs",
     "PresetPolicyAssignment",
     "RecipientScopeArgs",
 ]

@@ -28,23 +28,27 @@ _CLAIMS_LOCK = threading.Lock()
 _CLAIMS: dict[int, tuple[object, dict[str, str]]] = {}
 
 
-def claim_singleton(kind: str, key: pulumi.Input[str], resource_name: str) -> None:
+def claim_singleton(kind: str, key: pulumi.Input[str] | pulumi.Input[int], resource_name: str,
+                    what: str = "") -> None:
     """Fail the program when two resources of ``kind`` manage the same tenant-wide object (e.g. one preset).
 
     Both would write the same rules and fight on every `pulumi up`; the second declaration is an error.
     """
     def register(value: Any) -> None:
-        if not isinstance(value, str):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
             return
         monitor = _settings.get_monitor()
         with _CLAIMS_LOCK:
             _, claims = _CLAIMS.setdefault(id(monitor), (monitor, {}))
-            claimed = f"{kind}:{value.strip().lower()}"
+            claimed = f"{kind}:{what}:{str(value).strip().lower()}"
             other = claims.get(claimed)
             if other is not None and other != resource_name:
+                subject = f"{what} {value!r}" if what else repr(value)
                 raise ValueError(
-                    f"{kind} '{resource_name}' manages the same {value!r} as {kind} '{other}': "
-                    f"declare one {kind} per {value!r} in a program."
+                    f"{kind} '{resource_name}' claims the same {subject} as {kind} '{other}': "
+                    f"declare one {kind} per {subject} in a program."
                 )
             claims[claimed] = resource_name
 

@@ -56,7 +56,7 @@ class PresetPolicyAssignment(pulumi.dynamic.Resource, module="air", name="Preset
         defender_for_office365: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        claim_singleton("PresetPolicyAssignment", preset, resource_name)
+        claim_singleton("PresetPolicyAssignment", preset, resource_name, "preset")
         props: dict[str, Any] = {
             "preset": preset,
             "enabled": True if enabled is None else enabled,

@@ -94,7 +94,7 @@ def test_full_lifecycle(engine: Engine, tenant: FakeTenant) -> None:
     assert eop is not None and eop["State"] == "Disabled" and eop["SentToMemberOf"]
 
 
-def test_preview_with_unknown_inputs_makes_no_request_and_no_change(engine: Engine, tenant: FakeTenant) -> None:
+def test_preview_with_unknown_inputs_plans_without_requests_or_writes(engine: Engine, tenant: FakeTenant) -> None:
     tenant.log.clear()
     reg = strict().with_unknowns(["recipients"])
     planned = engine.preview(reg)
@@ -139,5 +139,5 @@ def test_two_resources_for_one_preset_is_an_error() -> None:
         air.PresetPolicyAssignment("a", preset="strict")
         air.PresetPolicyAssignment("b", preset="Strict")
 
-    with pytest.raises(Exception, match="manages the same 'Strict' as PresetPolicyAssignment 'a'"):
+    with pytest.raises(Exception, match="claims the same preset 'Strict' as PresetPolicyAssignment 'a'"):
         capture_registration(program)  # type: ignore[arg-type]

@@ -744,7 +744,7 @@ def test_state_round_trip(tenant: FakeTenant, client: httpx.Client) -> None:
 
 
 def test_tenant_state_includes_compliance(tenant: FakeTenant) -> None:
-    assert set(tenant.to_state()) == {"exchange", "compliance"}
+    assert set(tenant.to_state()) == {"exchange", "compliance", "portal", "graph"}
 
 
 def test_concurrent_creates_are_all_kept(tenant: FakeTenant, client: httpx.Client) -> None:

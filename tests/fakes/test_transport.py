@@ -63,7 +63,7 @@ def test_hosts_of_services_without_a_fake_are_not_mocked() -> None:
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
         mount(router, tenant)
         with pytest.raises(Exception, match="not mocked"):
-            httpx.get("https://graph.microsoft.com/v1.0/groups")
+            httpx.get("https://api.securitycenter.microsoft.com/api/machines")
 
 
 def test_works_with_a_plain_router_and_mock_transport() -> None:

@@ -36,12 +36,61 @@ def test_quickstart_deploys_against_the_emulator(engine_factory: EngineFactory) 
     with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
         engine = engine_factory(config={"defender-air:emulatorUrl": server.url})
         registrations = run_example("quickstart")
-        assert len(registrations) == 2 + len(air.AIR_TRIGGER_ALERT_POLICIES)
+        assert len(registrations) == 3 + len(air.AIR_TRIGGER_ALERT_POLICIES)
         states = [engine.up(reg).state for reg in registrations]
         assert tenant.exchange.rule("eop", "strict")["State"] == "Enabled"  # type: ignore[index]
+        ungrouped = next(g for g in tenant.portal.groups() if g["IsUnassignedMachineGroup"])
+        assert ungrouped["AutoRemediationLevel"] == 3  # Full
         assert tenant.exchange.rule("atp", "strict")["SentToMemberOf"] == [  # type: ignore[index]
             "priority-accounts@contoso.onmicrosoft.com"]
         tenant.log.clear()
         again = [engine.up(reg, state) for reg, state in zip(run_example("quickstart"), states, strict=True)]
         assert {s.step for s in again} == {"same"}
         assert tenant.log.count() == 0
+
+
+def test_alert_policies_example_pins_every_air_trigger_and_declares_one_custom_alert(
+        engine_factory: EngineFactory) -> None:
+    regs = run_example("alert-policies")
+    built_ins = [r for r in regs if r.inputs["name"] in air.AIR_TRIGGER_ALERT_POLICIES]
+    assert sorted(r.inputs["name"] for r in built_ins) == sorted(air.AIR_TRIGGER_ALERT_POLICIES)
+    assert all(r.inputs["enabled"] is True and r.inputs["notify_users"] == ["secops@contoso.onmicrosoft.com"]
+               and r.inputs["notification_enabled"] is True for r in built_ins)
+    (custom,) = [r for r in regs if r not in built_ins]
+    assert custom.inputs["threat_type"] == "Activity" and custom.inputs["aggregation_type"] == "None"
+    assert custom.inputs["operations"] == ["SearchRemoved"]
+
+    tenant = FakeTenant("presets_on", compliance_e5=False)  # a single-event alert needs no E5
+    with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
+        engine = engine_factory(config={"defender-air:emulatorUrl": server.url})
+        states = [engine.up(reg).state for reg in regs]
+        assert tenant.log.count("compliance", "New-ProtectionAlert") == 1
+        assert sum(1 for s in states if s.outputs["is_built_in"]) == len(built_ins)
+        for state in states:
+            assert tenant.compliance.policy(state.id)["Disabled"] is False  # type: ignore[index]
+
+
+def test_device_groups_example(engine_factory: EngineFactory) -> None:
+    regs = {r.name: r for r in run_example("device-groups")}
+    tier0, servers, default = regs["tier0-servers"], regs["servers"], regs["ungrouped-devices"]
+    assert tier0.inputs["automation_level"] == "semi_all_folders" and tier0.inputs["rank"] == 1
+    assert {"property": "tag", "operator": "equals", "value": "Tier0"} in tier0.inputs["rules"]
+    assert servers.inputs["automation_level"] == "full" and default.inputs["automation_level"] == "full"
+    assert default.type_token == "pulumi-python:dynamic/air:DefaultDeviceGroup"
+
+    tenant = FakeTenant()
+    with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
+        engine = engine_factory(config={"defender-air:emulatorUrl": server.url})
+        states = {name: engine.up(reg).state for name, reg in regs.items()}
+        t0 = tenant.portal.group(int(states["tier0-servers"].id))
+        assert t0 is not None and t0["AutoRemediationLevel"] == 1
+        assert {a["WcdAadGroup"]["DisplayName"] for a in t0["MachineGroupAssignments"]} == {"Tier0 Admins",
+                                                                                             "SOC Analysts"}
+        assert states["tier0-servers"].outputs["rank"] == 1 and states["servers"].outputs["rank"] == 2
+        tenant.log.clear()
+        again = [engine.up(reg, states[name]).step for name, reg in run_registrations("device-groups")]
+        assert set(again) == {"same"} and tenant.log.count() == 0
+
+
+def run_registrations(name: str) -> list[tuple[str, Registration]]:
+    return [(r.name, r) for r in run_example(name)]

@@ -14,12 +14,26 @@ import sys
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
+from defender_air_provider.handlers.alert_policy import AlertPolicyProvider
+from defender_air_provider.handlers.device_group import DefaultDeviceGroupProvider, DeviceGroupProvider
 from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
 
 GOLDEN: dict[type, str] = {
     PresetPolicyAssignmentProvider: (
         "gASVYQAAAAAAAACMN2RlZmVuZGVyX2Fpcl9wcm92aWRlci5oYW5kbGVycy5wcmVzZXRfcG9saWN5X2Fzc2lnbm1lbnSUjB5QcmVz"
         "ZXRQb2xpY3lBc3NpZ25tZW50UHJvdmlkZXKUk5QpgZQu"
+    ),
+    AlertPolicyProvider: (
+        "gASVSgAAAAAAAACMK2RlZmVuZGVyX2Fpcl9wcm92aWRlci5oYW5kbGVycy5hbGVydF9wb2xpY3mUjBNBbGVydFBvbGljeVByb3ZpZGVy"
+        "lJOUKYGULg=="
+    ),
+    DeviceGroupProvider: (
+        "gASVSgAAAAAAAACMK2RlZmVuZGVyX2Fpcl9wcm92aWRlci5oYW5kbGVycy5kZXZpY2VfZ3JvdXCUjBNEZXZpY2VHcm91cFByb3ZpZGVy"
+        "lJOUKYGULg=="
+    ),
+    DefaultDeviceGroupProvider: (
+        "gASVUQAAAAAAAACMK2RlZmVuZGVyX2Fpcl9wcm92aWRlci5oYW5kbGVycy5kZXZpY2VfZ3JvdXCUjBpEZWZhdWx0RGV2aWNlR3JvdXBQ"
+        "cm92aWRlcpSTlCmBlC4="
     ),
 }
 

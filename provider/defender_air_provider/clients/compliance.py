@@ -10,17 +10,17 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 
-def regional_base_url(location: str, front_door: str) -> str:
-    """Map the front door's redirect ``Location`` to the regional base URL.
+def regional_base_url(location: str, regional_domain: str) -> str:
+    """Map the front door's redirect ``Location`` (``https://nam13b.admin.protection.outlook.com:446/...``) to the
+    regional REST base URL (``https://nam13b.ps.compliance.protection.outlook.com``, port 443).
 
-    For the US government clouds the same rule (region label + front-door host) is applied [inference: the
-    notes show only commercial regions].
+    For the US government clouds the same rule is applied with their domain [inference: the notes show only
+    commercial regions].
     """
     host = urlparse(location).hostname or ""
     label = host.split(".", 1)[0]
     if not label or "." not in host or not label.replace("-", "").isalnum():
         raise ValueError("no region in the redirect")
-    front_host = urlparse(front_door).hostname or ""
-    if host.endswith(front_host):  # already a regional REST host
+    if host.endswith("." + regional_domain):  # already a regional REST host
         return f"https://{host}"
-    return f"https://{label}.{front_host}"
+    return f"https://{label}.{regional_domain}"

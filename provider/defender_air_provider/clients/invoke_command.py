@@ -80,12 +80,7 @@ class InvokeCommandClient:
         self._follow_region = follow_region
         self._region_known = follow_region is None
         self._region_lock = threading.Lock()
-        self._base_url = base_url.rstrip("/")
         self._tenant_id = tenant_id
-
-    @property
-    def endpoint(self) -> str:
-        return self._endpoint
 
     def invoke(self, cmdlet: str, parameters: dict[str, Any] | None = None, *, idempotent: bool,
                target: str | None = None) -> CommandResult:
@@ -146,7 +141,6 @@ class InvokeCommandClient:
             raise ServiceError(
                 f"{self._service}: region discovery for {cmdlet} failed: the front door redirected to "
                 f"{location!r} ({exc}).", status=response.status) from None
-        self._base_url = regional
         self._endpoint = f"{regional}/adminapi/beta/{self._tenant_id}/InvokeCommand"
         self._region_known = True
         return self._endpoint

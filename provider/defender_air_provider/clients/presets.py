@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.errors import NotFoundError
 from .invoke_command import InvokeCommandClient
 
 RULE_NAMES = {"standard": "Standard Preset Security Policy", "strict": "Strict Preset Security Policy"}
@@ -87,23 +86,16 @@ class RecipientConditions:
 class PresetRule:
     kind: str
     preset: str
-    name: str
     enabled: bool
-    priority: int | None
     conditions: RecipientConditions
-    guid: str | None
 
     @classmethod
     def from_wire(cls, kind: str, preset: str, obj: dict[str, Any]) -> PresetRule:
-        priority = obj.get("Priority")
         return cls(
             kind=kind,
             preset=preset,
-            name=str(obj.get("Name") or RULE_NAMES[preset]),
             enabled=str(obj.get("State") or "").lower() == "enabled",
-            priority=int(priority) if isinstance(priority, (int, float)) else None,
             conditions=RecipientConditions.from_rule(obj),
-            guid=str(obj.get("ImmutableId") or obj.get("Guid") or "") or None,
         )
 
 
@@ -122,10 +114,9 @@ class PresetRulesClient:
         """
         family = FAMILIES[kind]
         wanted = RULE_NAMES[preset].lower()
-        try:
-            result = self._invoke.invoke(f"Get-{family.noun}", {}, idempotent=True)
-        except NotFoundError:
-            return None
+        # Unfiltered: a missing rule is an empty list, so any error (404 included) is a failed read, never
+        # "absent" (a refresh must not drop the resource on a transient failure).
+        result = self._invoke.invoke(f"Get-{family.noun}", {}, idempotent=True)
         for obj in result.values:
             if str(obj.get("Name") or "").strip().lower() == wanted:
                 return PresetRule.from_wire(kind, preset, obj)

@@ -17,6 +17,10 @@ class Cloud:
     compliance: str  # Security & Compliance front door (the regional host is discovered from it)
     portal: str  # Defender portal (device groups, cookie session)
     graph: str  # Microsoft Graph
+    # Token audience of Security & Compliance: not always the front door's host (DoD's front door is "l5.").
+    compliance_audience: str = "https://ps.compliance.protection.outlook.com"
+    # Regional REST hosts are "<region>.<this>" (o365-policies.md §2).
+    compliance_regional_domain: str = "ps.compliance.protection.outlook.com"
 
     @property
     def exchange_scope(self) -> str:
@@ -24,7 +28,7 @@ class Cloud:
 
     @property
     def compliance_scope(self) -> str:
-        return f"{self.compliance}/.default"
+        return f"{self.compliance_audience}/.default"
 
     @property
     def graph_scope(self) -> str:
@@ -54,6 +58,9 @@ CLOUDS: dict[str, Cloud] = {
         compliance="https://ps.compliance.protection.office365.us",
         portal="https://security.microsoft.us",
         graph="https://graph.microsoft.us",
+        # ScubaGear Get-ComplianceScope: https://ps.compliance.protection.office365.us/.default for GCC High and DoD.
+        compliance_audience="https://ps.compliance.protection.office365.us",
+        compliance_regional_domain="ps.compliance.protection.office365.us",  # [inference] no gov region captured
     ),
     # DoD. Exchange host: ScubaGear EXORestHelper.psm1. Compliance host l5.ps.compliance.protection.office365.us:
     # Microsoft's Connect-IPPSSession documentation for DoD [not in the research notes]. Portal host
@@ -65,6 +72,8 @@ CLOUDS: dict[str, Cloud] = {
         compliance="https://l5.ps.compliance.protection.office365.us",
         portal="https://security.apps.mil",
         graph="https://dod-graph.microsoft.us",
+        compliance_audience="https://ps.compliance.protection.office365.us",  # ScubaGear Get-ComplianceScope
+        compliance_regional_domain="ps.compliance.protection.office365.us",  # [inference] no DoD region captured
     ),
 }
 

@@ -8,6 +8,7 @@ portal's ``sccauth``/``XSRF-TOKEN`` cookies and header).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 
@@ -63,8 +64,16 @@ class RedactingFilter(logging.Filter):
 
 
 def get_logger(name: str = "defender_air") -> logging.Logger:
-    """The provider's logger: stderr (the engine shows provider stderr as logs), always redacted."""
+    """The provider's logger: stderr (the engine shows a provider's stderr as its logs), always redacted.
+
+    INFO and above by default (retries, adoption notes); ``DEFENDER_AIR_LOG_LEVEL`` changes it.
+    """
     logger = logging.getLogger(name)
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
+        handler = logging.StreamHandler()  # stderr
+        handler.setFormatter(logging.Formatter("defender-air %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(os.environ.get("DEFENDER_AIR_LOG_LEVEL", "INFO").upper())
+        logger.propagate = True  # tests capture through the root logger too
     return logger

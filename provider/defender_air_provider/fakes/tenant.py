@@ -24,6 +24,8 @@ from .base import (
 )
 from .compliance import ComplianceFake
 from .exchange import ExchangeFake
+from .graph import GraphFake
+from .portal import PortalFake
 
 
 class FakeTenant:
@@ -33,6 +35,7 @@ class FakeTenant:
     Security & Compliance fake: ``compliance_e5`` (False = a tenant without Office 365 E5, where only
     single-event alert policies can be created), ``compliance_region`` (where region discovery redirects) and
     ``compliance_discovery_fails`` (the front door's failed lookup). A state file, when present, wins over them.
+    ``portal`` (device groups) and ``graph`` (Entra groups) start from their seeds; tune them by attribute.
     """
 
     def __init__(self, scenario: str = "presets_on", state_file: str | Path | None = None, *,
@@ -44,7 +47,12 @@ class FakeTenant:
         self.exchange = ExchangeFake(scenario=scenario)
         self.compliance = ComplianceFake(e5=compliance_e5, region=compliance_region,
                                          discovery_fails=compliance_discovery_fails)
-        self.services: dict[str, ServiceFake] = {"exchange": self.exchange, "compliance": self.compliance}
+        # The Defender portal (device groups; cookie session, no bearer token) and the Microsoft Graph subset that
+        # resolves Entra groups. Tune them through their attributes (e.g. ``tenant.portal.propagation_reads``).
+        self.portal = PortalFake()
+        self.graph = GraphFake()
+        self.services: dict[str, ServiceFake] = {"exchange": self.exchange, "compliance": self.compliance,
+                                                 "portal": self.portal, "graph": self.graph}
         self._state_file = Path(state_file) if state_file else None
         self._state_lock = threading.Lock()
         if self._state_file and self._state_file.exists():
@@ -73,6 +81,7 @@ class FakeTenant:
             raise DropConnection(applied=False)
         if fault is not None and fault.kind == "status":
             return FakeResponse(fault.status, dict(fault.headers), fault.body)
+        # The portal authenticates with its own cookie session (PortalFake), not with a bearer token.
         denied = self.auth.rejects(request) if service != "portal" else None
         if denied is not None:
             return denied

@@ -25,7 +25,7 @@ from .base import DropConnection, FakeRequest, FakeResponse
 from .tenant import FakeTenant
 
 # Service name -> host pattern of the real service (a full-match regex on the host name). Adding a fake for
-# another backend API is one line here (e.g. ``("graph", r"graph\.microsoft\.com")``).
+# another backend API is one line here.
 REAL_HOSTS: tuple[tuple[str, str], ...] = (
     # Exchange Online admin API: the commercial front door (o365-policies.md §1.2) and the US government
     # clouds (GCC High, DoD), from the same source.
@@ -36,6 +36,12 @@ REAL_HOSTS: tuple[tuple[str, str], ...] = (
                    r"|l5\.ps\.compliance\.protection\.office365\.us"),
     # Security & Compliance regional hosts, "<region>.ps.compliance.protection.outlook.com" (§2), which run cmdlets.
     ("compliance", r"[a-z0-9-]+\.ps\.compliance\.protection\.(?:outlook\.com|office365\.us)"),
+    # Defender portal (device-groups.md §2: security.microsoft.com) and its US government hosts (GCC High
+    # security.microsoft.us, DoD security.apps.mil; Microsoft's US Government pages, not the research notes).
+    ("portal", r"security\.microsoft\.com|security\.microsoft\.us|security\.apps\.mil"),
+    # Microsoft Graph: the global endpoint and the US government national clouds (Graph docs "National cloud
+    # deployments": graph.microsoft.us for L4/GCC High, dod-graph.microsoft.us for L5/DoD).
+    ("graph", r"graph\.microsoft\.com|graph\.microsoft\.us|dod-graph\.microsoft\.us"),
 )
 
 

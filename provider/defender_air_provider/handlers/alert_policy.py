@@ -20,11 +20,11 @@ from ..clients.alert_policies import (
     AlertPolicySettings,
     LicenceRequiredError,
 )
-from ..core.errors import DefenderAirError, NotFoundError, OutcomeUnknownError, ServiceError
+from ..core.errors import DefenderAirError, NotFoundError, ServiceError
 from ..core.redaction import get_logger
 from . import context
 from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key
-from .base import AirProvider, failures_named
+from .base import AirProvider, create_once, failures_named
 from .values import as_int, fold, is_address, is_unknown
 
 LOG = get_logger()
@@ -147,13 +147,17 @@ def _check(news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
             fail(prop, "operations must not contain empty names.")
 
     # Cross-field rules of New-/Set-ProtectionAlert (o365-policies.md §3.1).
+    # Unset aggregation_type / threat_type are not managed (New- defaults to SimpleAggregation), so only an explicit
+    # conflicting value is refused.
     aggregation, threat = inputs.get("aggregation_type"), inputs.get("threat_type")
     for prop in ("threshold", "time_window"):
-        if news.get(prop) is not None and not is_unknown(aggregation) and aggregation != "SimpleAggregation":
-            fail(prop, f"{prop} is only allowed with aggregation_type='SimpleAggregation'"
-                       f" (aggregation_type is {aggregation!r}).")
-    if news.get("operations") and not is_unknown(threat) and threat != "Activity":
-        fail("operations", f"operations are only allowed with threat_type='Activity' (threat_type is {threat!r}).")
+        if news.get(prop) is not None and isinstance(aggregation, str) and aggregation != "SimpleAggregation":
+            fail(prop, f"{prop} is only allowed with aggregation_type='SimpleAggregation', not '{aggregation}'.")
+    if news.get("operations") and isinstance(threat, str) and threat != "Activity":
+        fail("operations", f"operations are only allowed with threat_type='Activity', not '{threat}'.")
+    if isinstance(news.get("notify_users"), list) and not news["notify_users"]:
+        fail("notify_users", "notify_users must name at least one recipient (an SMTP address or 'TenantAdmins'); "
+                             "leave it unset to keep the service's recipients.")
 
     # A built-in policy from the shipped catalogue: only the portal-editable settings may be given.
     built_in = find_built_in(name) if isinstance(name, str) else None
@@ -186,8 +190,9 @@ def _outputs(props: dict[str, Any], policy: AlertPolicy, desired: AlertPolicySet
     return out
 
 
-def _find(name: str, policy_id: str | None = None) -> AlertPolicy | None:
-    """Built-ins by ImmutableId first (stable across renames, wire-details C2), then by name."""
+def _find(name: str, policy_id: str | None = None, *, by_name: bool = True) -> AlertPolicy | None:
+    """Built-ins by ImmutableId first (stable across renames, wire-details C2), then by name. ``by_name=False``
+    for a managed custom policy: another policy that took its name is not ours."""
     policies = context.current().alert_policies.list()
     catalogued = find_built_in(name)
     ids = [i for i in (policy_id, catalogued.immutable_id if catalogued else None) if i]
@@ -195,6 +200,8 @@ def _find(name: str, policy_id: str | None = None) -> AlertPolicy | None:
         for policy in policies:
             if policy.immutable_id.lower() == wanted.lower():
                 return policy
+    if not by_name:
+        return None
     key = identity_key(name)
     return next((p for p in policies if identity_key(p.name) == key), None)
 
@@ -208,15 +215,17 @@ class AlertPolicyProvider(AirProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         name = news.get("name")
         if is_unknown(name) or identity_key(str(name)) != identity_key(str(olds.get("name") or "")):
-            return DiffResult(changes=True, replaces=["name"], delete_before_replace=True)
+            # A new name does not clash with the old one: create the new policy before removing the old.
+            return DiffResult(changes=True, replaces=["name"], delete_before_replace=False)
         threat = news.get("threat_type")
         if is_unknown(threat) or (threat is not None and olds.get("threat_type") is not None
                                   and str(threat).lower() != str(olds["threat_type"]).lower()):
+            # Same name, so the old policy must go first.
             return DiffResult(changes=True, replaces=["threat_type"], delete_before_replace=True)
         if any(is_unknown(news.get(prop)) for prop in SETTINGS):
             return DiffResult(changes=True)
         changed = _changed(settings_of(olds), settings_of(news))
-        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=True)
+        return DiffResult(changes=bool(changed), replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         name = str(props["name"]).strip()
@@ -234,7 +243,7 @@ class AlertPolicyProvider(AirProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         name = str(props.get("name") or "")
         with failures_named(KIND, name or id_, "read"):
-            policy = _find(name, id_)
+            policy = _find(name, id_, by_name=bool(props.get("is_built_in", True)))
         if policy is None:
             return ReadResult(None, {})
         # ``Get-ProtectionAlert`` has no Description property (o365-policies.md §3.4): what was set stays as
@@ -266,7 +275,16 @@ class AlertPolicyProvider(AirProvider):
             LOG.info("built-in alert policy '%s' is no longer managed; left as it is", props.get("name"))
             return  # built-ins are never removed (contract)
         with failures_named(KIND, props.get("name"), "delete"):
-            context.current().alert_policies.remove(str(props.get("service_name") or props.get("name")))
+            client = context.current().alert_policies
+            identity = str(props.get("service_name") or props.get("name"))
+            current = client.get(identity)
+            if current is None:
+                return
+            if current.immutable_id.lower() != str(_id).lower():
+                LOG.warning("alert policy '%s' now belongs to another object (%s); not removing it", identity,
+                            current.immutable_id)
+                return
+            client.remove(identity)
 
 
 # ---------------------------------------------------------------------------------------------- steps
@@ -328,32 +346,25 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
         )
     client = context.current().alert_policies
     try:
-        created = client.create(name, desired)
+        created = create_once(lambda: client.create(name, desired), lambda: client.get(name),
+                              "New-ProtectionAlert")
     except LicenceRequiredError as exc:
         raise AlertPolicyError(
             f"{exc} This tenant cannot create aggregated alert policies: use aggregation_type='None' with an "
             "operation (threat_type='Activity', operations=[...]), or license Office 365 E5 / Microsoft 365 E5."
         ) from None
-    except OutcomeUnknownError:
-        LOG.warning("New-ProtectionAlert for '%s' got no answer; checking whether it was applied", name)
-        created = client.get(name)
-        if created is None:
-            created = _create_again(name, desired)
     # Reads right after New- can miss the policy for a while (§1.8): wait until it is visible, so the engine's
-    # next read (refresh) finds it. Bounded, with backoff.
-    visible = client.wait_until_visible(name)
-    return created if created is not None and created.immutable_id else visible
-
-
-def _create_again(name: str, desired: AlertPolicySettings) -> AlertPolicy | None:
-    client = context.current().alert_policies
+    # next read (refresh) finds it. Bounded, with backoff; if New- gave us the id, a slow replica is only a warning
+    # (failing here would leave a policy the stack does not know about).
     try:
-        return client.create(name, desired)
+        return client.wait_until_visible(name)
     except ServiceError as exc:
-        # The lost New- was applied after all and the read lagged behind (§1.8): the name exists now.
-        if exc.status != 400 or "already exists" not in str(exc):
-            raise
-        return None
+        if created is not None and created.immutable_id:
+            LOG.warning("%s", exc)
+            return created
+        raise AlertPolicyError(
+            f"{exc} It was created by this run: once it is visible, run `pulumi up` again with adopt_existing=True."
+        ) from None
 
 
 def _missing_built_in(policy: BuiltInAlertPolicy) -> str:

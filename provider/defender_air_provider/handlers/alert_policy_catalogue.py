@@ -153,15 +153,10 @@ def identity_key(name: str) -> str:
 
 
 _BY_KEY = {identity_key(p.name): p for p in CATALOGUE}
-_BY_ID = {p.immutable_id.lower(): p for p in CATALOGUE}
 
 
 def find_built_in(name: str) -> BuiltInAlertPolicy | None:
     return _BY_KEY.get(identity_key(name))
-
-
-def built_in_by_id(immutable_id: str) -> BuiltInAlertPolicy | None:
-    return _BY_ID.get(immutable_id.lower())
 
 
 AIR_TRIGGERS: tuple[BuiltInAlertPolicy, ...] = tuple(p for p in CATALOGUE if p.air)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 
-from ..core.errors import DefenderAirError
+from ..core.errors import DefenderAirError, OutcomeUnknownError, ServiceError
+from ..core.redaction import get_logger
 from ..core.settings import CONFIG_KEYS, NAMESPACE
 from . import context
 
@@ -35,3 +39,29 @@ class failures_named:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if isinstance(exc, DefenderAirError) and not str(exc).startswith(self._prefix):
             exc.args = (f"{self._prefix}: {exc}",)
+
+
+T = TypeVar("T")
+LOG = get_logger()
+
+
+def create_once(create: Callable[[], T], find: Callable[[], T | None], what: str) -> T | None:
+    """Run a non-idempotent create (``New-*``) so that a lost answer never makes a duplicate.
+
+    A lost answer is settled by reading (``find``); only when the object is not there is the create sent again.
+    If that second create says "already exists", the first one was applied after all and the read lagged behind
+    (reads right after New- can miss the object, o365-policies.md §1.8): returns None, meaning "exists".
+    """
+    try:
+        return create()
+    except OutcomeUnknownError:
+        LOG.warning("%s got no answer; reading to check whether it was applied", what)
+    found = find()
+    if found is not None:
+        return found
+    try:
+        return create()
+    except ServiceError as exc:
+        if exc.status != 400 or "already exists" not in str(exc):
+            raise
+        return None

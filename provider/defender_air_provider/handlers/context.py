@@ -11,18 +11,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from functools import cached_property
+from typing import Any, TypeVar
 
 from ..clients.alert_policies import AlertPoliciesClient
 from ..clients.compliance import regional_base_url
+from ..clients.device_groups import DeviceGroupStore
+from ..clients.entra_groups import EntraGroupResolver
 from ..clients.invoke_command import InvokeCommandClient
+from ..clients.portal import SESSION_PROCEDURE, MachineGroupsClient, PortalSession
 from ..clients.presets import PresetRulesClient
 from ..core.credentials import TokenSource, token_source_for
+from ..core.errors import ConfigurationError
 from ..core.http import HttpClient, RetryPolicy
 from ..core.redaction import REDACTOR, get_logger
 from ..core.settings import Settings
 
 LOG = get_logger()
+T = TypeVar("T")
 
 EXCHANGE_PERMISSION_HINT = (
     "The app registration needs the Office 365 Exchange Online application permission Exchange.ManageAsApp "
@@ -49,15 +54,31 @@ class ProviderContext:
         self.sleep = sleep
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
+        # Clients are built on first use, once: gRPC worker threads race for them (functools.cached_property has
+        # no lock from Python 3.12, and a second DeviceGroupStore would break the one-writer rule).
+        self._lock = threading.RLock()
+        self._built: dict[str, Any] = {}
         REDACTOR.add(*settings.secrets())
 
-    @cached_property
+    def _once(self, name: str, build: Callable[[], T]) -> T:
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = build()
+            return self._built[name]
+
+    @property
     def exchange_http(self) -> HttpClient:
+        return self._once("exchange_http", self._build_exchange_http)
+
+    def _build_exchange_http(self) -> HttpClient:
         return HttpClient(service="Exchange Online admin API", tokens=self.tokens,
                           scope=self.settings.cloud.exchange_scope, retry=self.retry, sleep=self.sleep)
 
-    @cached_property
+    @property
     def exchange(self) -> InvokeCommandClient:
+        return self._once("exchange", self._build_exchange)
+
+    def _build_exchange(self) -> InvokeCommandClient:
         return InvokeCommandClient(
             self.exchange_http, base_url=self.settings.cloud.exchange,
             tenant_id=self.settings.require_tenant_id(), service="Exchange Online",
@@ -65,12 +86,18 @@ class ProviderContext:
             on_warning=lambda text: LOG.warning("%s", text),
         )
 
-    @cached_property
+    @property
     def presets(self) -> PresetRulesClient:
+        return self._once("presets", self._build_presets)
+
+    def _build_presets(self) -> PresetRulesClient:
         return PresetRulesClient(self.exchange)
 
-    @cached_property
+    @property
     def compliance(self) -> InvokeCommandClient:
+        return self._once("compliance", self._build_compliance)
+
+    def _build_compliance(self) -> InvokeCommandClient:
         cloud = self.settings.cloud
         http = HttpClient(service="Security & Compliance admin API", tokens=self.tokens,
                           scope=cloud.compliance_scope, retry=self.retry, sleep=self.sleep)
@@ -80,11 +107,37 @@ class ProviderContext:
             page_size=self.page_size, on_warning=lambda text: LOG.warning("%s", text),
             # Under the emulator BASE/compliance is the regional host already: no discovery (contract).
             follow_region=None if self.settings.emulated else (
-                lambda location: regional_base_url(location, cloud.compliance)),
+                lambda location: regional_base_url(location, cloud.compliance_regional_domain)),
         )
 
-    @cached_property
+    @property
+    def device_groups(self) -> DeviceGroupStore:
+        return self._once("device_groups", self._build_device_groups)
+
+    def _build_device_groups(self) -> DeviceGroupStore:
+        # Cookie-authenticated: no bearer token. Under the emulator no session is sent (contract).
+        http = HttpClient(service="Defender portal", retry=self.retry, sleep=self.sleep)
+        session = None if self.settings.emulated else PortalSession(self.settings.portal_session)
+        if session is not None and session.missing():
+            raise ConfigurationError(
+                "Device groups need a Defender portal session with the sccauth and XSRF-TOKEN cookies; missing: "
+                f"{', '.join(session.missing())}. {SESSION_PROCEDURE}")
+        return DeviceGroupStore(MachineGroupsClient(http, base_url=self.settings.cloud.portal, session=session),
+                                sleep=self.sleep)
+
+    @property
+    def entra_groups(self) -> EntraGroupResolver:
+        return self._once("entra_groups", self._build_entra_groups)
+
+    def _build_entra_groups(self) -> EntraGroupResolver:
+        return EntraGroupResolver(self.tokens, graph_base=self.settings.cloud.graph,
+                                  scope=self.settings.cloud.graph_scope)
+
+    @property
     def alert_policies(self) -> AlertPoliciesClient:
+        return self._once("alert_policies", self._build_alert_policies)
+
+    def _build_alert_policies(self) -> AlertPoliciesClient:
         return AlertPoliciesClient(self.compliance, sleep=self.sleep)
 
 

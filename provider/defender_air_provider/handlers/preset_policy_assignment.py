@@ -13,10 +13,10 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from ..clients.presets import RULE_NAMES, PresetRule, RecipientConditions
-from ..core.errors import DefenderAirError, NotFoundError, OutcomeUnknownError, PermissionError_, ServiceError
+from ..core.errors import DefenderAirError, NotFoundError, PermissionError_
 from ..core.redaction import get_logger
 from . import context
-from .base import AirProvider, failures_named
+from .base import AirProvider, create_once, failures_named
 from .values import as_bool, fold, is_address, is_domain, is_unknown, str_list
 
 LOG = get_logger()
@@ -111,7 +111,8 @@ class PresetPolicyAssignmentProvider(AirProvider):
     # ------------------------------------------------------------------ diff (no API call)
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if is_unknown(news.get("preset")) or str(news.get("preset")).lower() != str(olds.get("preset")).lower():
-            return DiffResult(changes=True, replaces=["preset"], delete_before_replace=True)
+            # Another preset is another pair of rules: turn the new one on before the old one off.
+            return DiffResult(changes=True, replaces=["preset"], delete_before_replace=False)
         if any(is_unknown(news.get(key)) for key in INPUT_KEYS):
             return DiffResult(changes=True)
         old, new = Desired.from_props(olds), Desired.from_props(news)
@@ -128,7 +129,7 @@ class PresetPolicyAssignmentProvider(AirProvider):
             or eop_drift
             or atp_drift
         )
-        return DiffResult(changes=changed, replaces=[], delete_before_replace=True)
+        return DiffResult(changes=changed, replaces=[])
 
     # ------------------------------------------------------------------ create / update
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -225,24 +226,17 @@ def _converge(desired: Desired) -> dict[str, Any]:
 
 
 def _new_rule(kind: str, desired: Desired, policies: dict[str, str], conditions: RecipientConditions) -> None:
-    """Recreate a removed rule. ``New-`` fails if the rule exists, so after a lost answer re-read first."""
+    """Recreate a removed rule from the preset's policies (``New-`` fails if the rule exists)."""
     presets = context.current().presets
+    noun = "EOPProtectionPolicyRule" if kind == "eop" else "ATPProtectionPolicyRule"
     LOG.warning("%s rule of the %s preset is missing although its policies exist; recreating it with New-%s",
-                kind.upper(), desired.preset, "EOPProtectionPolicyRule" if kind == "eop" else "ATPProtectionPolicyRule")
-    try:
+                kind.upper(), desired.preset, noun)
+
+    def create() -> bool:
         presets.new_rule(kind, desired.preset, policies, conditions, desired.enabled)
-        return
-    except OutcomeUnknownError:
-        LOG.warning("New- of the %s rule got no answer; checking whether it was applied", kind.upper())
-    if presets.get_rule(kind, desired.preset) is not None:
-        return  # it was applied, with the parameters we sent
-    try:
-        presets.new_rule(kind, desired.preset, policies, conditions, desired.enabled)
-    except ServiceError as exc:
-        # The lost first New- was applied after all but the read above lagged behind (reads after New- can
-        # miss the rule for a while, o365-policies.md §1.8): the rule exists, which is what we wanted.
-        if exc.status != 400 or "already exists" not in str(exc):
-            raise
+        return True
+
+    create_once(create, lambda: presets.get_rule(kind, desired.preset), f"New-{noun}")
 
 
 def _computed(live: Desired, eop: PresetRule, atp: PresetRule | None) -> dict[str, Any]:

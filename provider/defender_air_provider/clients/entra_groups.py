@@ -1,0 +1,116 @@
+"""Resolve Entra groups (object IDs or display names) through Microsoft Graph with msgraph-sdk.
+
+Device groups grant access to Entra user groups (``MachineGroupAssignments[].WcdAadGroup{ObjectId,
+DisplayName}``, device-groups.md §2). Users may name a group by object ID (verified to exist) or display name
+(must match exactly one group). msgraph-sdk is async; our provider methods are sync, so each resolution runs
+its own event loop (pulumi-dynamic.md §4 pitfall 8). It is imported lazily: it is slow to import and most
+provider calls never need it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from ..core.credentials import TokenSource
+from ..core.errors import NotFoundError, PermissionError_, ServiceError
+from ..core.redaction import REDACTOR
+from .machine_groups import UserGroup
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class AmbiguousGroupError(ServiceError):
+    pass
+
+
+def is_object_id(value: str) -> bool:
+    return bool(GUID.match(value.strip()))
+
+
+class EntraGroupResolver:
+    def __init__(self, tokens: TokenSource, *, graph_base: str, scope: str, timeout: float = 60.0) -> None:
+        self._tokens = tokens
+        self._base = graph_base.rstrip("/")
+        self._scope = scope
+        self._timeout = timeout
+
+    def resolve(self, names_or_ids: Iterable[str]) -> list[UserGroup]:
+        wanted = [v.strip() for v in names_or_ids]
+        return asyncio.run(self._resolve_all(wanted)) if wanted else []
+
+    async def _resolve_all(self, wanted: list[str]) -> list[UserGroup]:
+        import httpx
+        from kiota_abstractions.authentication import (
+            AccessTokenProvider,
+            AllowedHostsValidator,
+            BaseBearerTokenAuthenticationProvider,
+        )
+        from msgraph import GraphRequestAdapter, GraphServiceClient
+        from msgraph_core import GraphClientFactory
+
+        tokens, scope, host = self._tokens, self._scope, httpx.URL(self._base).host
+
+        class _Tokens(AccessTokenProvider):
+            """Our token source behind kiota's interface (the SDK's azure adapter needs async credentials)."""
+
+            async def get_authorization_token(self, uri: str,
+                                              additional_authentication_context: dict[str, Any] | None = None) -> str:
+                return tokens.token(scope)
+
+            def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
+                return AllowedHostsValidator([host])
+
+        # The SDK's default middleware retries 429/503 honouring Retry-After.
+        http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(timeout=self._timeout))
+        adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(_Tokens()), client=http)
+        adapter.base_url = f"{self._base}/v1.0"
+        client = GraphServiceClient(request_adapter=adapter)
+        try:
+            return [await self._resolve_one(client, value) for value in wanted]
+        finally:
+            await http.aclose()
+
+    async def _resolve_one(self, client: Any, value: str) -> UserGroup:
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+        try:
+            if is_object_id(value):
+                group = await client.groups.by_group_id(value).get()
+                return UserGroup(str(group.id), str(group.display_name or ""))
+            literal = value.replace("'", "''")  # OData string literal escaping
+            query = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
+                filter=f"displayName eq '{literal}'", select=["id", "displayName"], top=5)
+            page = await client.groups.get(request_configuration=RequestConfiguration(query_parameters=query))
+        except ODataError as exc:
+            raise _graph_error(value, exc) from None
+        matches = [g for g in (page.value if page else None) or []]
+        if not matches:
+            raise NotFoundError(f"Microsoft Graph: no Entra group has the display name {value!r}; use its exact "
+                                "display name or its object ID.")
+        if len(matches) > 1:
+            ids = ", ".join(str(g.id) for g in matches)
+            raise AmbiguousGroupError(f"Microsoft Graph: {len(matches)} Entra groups have the display name "
+                                      f"{value!r} ({ids}); use the object ID of the one you mean.")
+        return UserGroup(str(matches[0].id), str(matches[0].display_name or value))
+
+
+def _graph_error(value: str, exc: Any) -> ServiceError:
+    status = getattr(exc, "response_status_code", None)
+    error = getattr(exc, "error", None)
+    message = REDACTOR(str(getattr(error, "message", None) or exc))
+    code = getattr(error, "code", None)
+    if status == 404:
+        return NotFoundError(f"Microsoft Graph: Entra group {value!r} does not exist ({message}).", status=404,
+                             code=code)
+    if status in (401, 403):
+        return PermissionError_(
+            f"Microsoft Graph refused reading group {value!r} (HTTP {status}: {message}). The app registration "
+            "needs the Microsoft Graph application permission Group.Read.All (with admin consent).",
+            status=status, code=code)
+    return ServiceError(f"Microsoft Graph: reading group {value!r} failed (HTTP {status}: {message}).",
+                        status=status, code=code)
