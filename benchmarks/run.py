@@ -109,6 +109,26 @@ def alert_policy_cycle(engine: Engine, tenant: FakeTenant, count_: int, throttle
     print(f"AlertPolicy x{count_} through the engine harness, {label}: " + "; ".join(figures))
 
 
+def device_groups(engine: Engine, tenant: FakeTenant) -> None:
+    """20 concurrent creates (one writer, one new group per PUT) and a refresh of 50 groups."""
+    regs = [capture_registration(lambda i=i: air.DeviceGroup(  # type: ignore[misc]
+        f"dg-{i}", display_name=f"Bench group {i}", automation_level="full")) for i in range(50)]
+    tenant.log.clear()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        states = [r.state for r in pool.map(engine.up, regs[:20])]
+    seconds = time.perf_counter() - started
+    puts, gets = tenant.log.count("portal", "PUT machine_groups"), tenant.log.count("portal", "GET machine_groups")
+    print(f"DeviceGroup x20 created concurrently: {seconds:.1f} s, {puts} PUTs, {gets} GETs")
+    states += [engine.up(reg).state for reg in regs[20:]]
+    tenant.log.clear()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(engine.refresh, states))
+    print(f"DeviceGroup refresh of {len(states)} groups: {tenant.log.count('portal')} collection GETs")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(engine.destroy, states))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -123,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
             requests_per_operation(engine, tenant)
             alert_policy_cycle(engine, tenant, args.resources, throttled=False)
             alert_policy_cycle(engine, tenant, args.resources, throttled=True)
+            device_groups(engine, tenant)
     finally:
         factory.close()
 

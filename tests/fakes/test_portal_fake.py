@@ -799,3 +799,18 @@ def test_emulator_server_passes_cookies_and_set_cookie(tenant: FakeTenant) -> No
         throttled = get(client, url)
         assert throttled.status_code == 429 and throttled.headers["retry-after"] == "2"
     assert portal.group("Over a socket") is not None
+
+
+def test_portal_page_hands_out_the_current_xsrf_token(tenant: FakeTenant) -> None:
+    """wire-details B5: a GET of the portal page with the session cookies refreshes the XSRF-TOKEN cookie."""
+    portal = tenant.portal
+    stale_cookie = portal.xsrf_cookie
+    with portal_client(tenant) as http:
+        assert put(http, items(http), headers=portal.session_headers()).status_code == 200  # rotates the token
+        refused = http.get(URL, headers={"Cookie": f"sccauth={portal.sccauth}; XSRF-TOKEN={stale_cookie}",
+                                         "X-XSRF-TOKEN": unquote(stale_cookie)})
+        assert refused.status_code == 500
+        page = http.get("https://security.microsoft.com/", headers={"Cookie": f"sccauth={portal.sccauth}"})
+        assert page.status_code == 200
+        assert f"XSRF-TOKEN={portal.xsrf_cookie}" in page.headers["set-cookie"]
+        assert http.get("https://security.microsoft.com/", headers={"Cookie": "sccauth=nope"}).status_code == 302

@@ -82,7 +82,8 @@ class MachineGroupsClient:
 
     def __init__(self, http: HttpClient, *, base_url: str, session: PortalSession | None) -> None:
         self._http = http
-        self._url = f"{base_url.rstrip('/')}{PATH}"
+        self._portal = base_url.rstrip("/")
+        self._url = f"{self._portal}{PATH}"
         self._session = session
 
     def get_all(self) -> list[dict[str, Any]]:
@@ -100,14 +101,31 @@ class MachineGroupsClient:
             return None  # an answer without items: the caller re-reads anyway
 
     def _send(self, method: str, url: str, body: Any, *, idempotent: bool, what: str) -> HttpResponse:
+        response = self._send_once(method, url, body, idempotent=idempotent, what=what)
+        if response.status == 500 and self._session:
+            # A bare 500 is how the portal's CSRF check refuses a stale XSRF token (XLR Update-XsrfToken), e.g. after
+            # a lost answer that carried the rotated one. Fetch the current token as XDRI-F does (wire-details B5:
+            # GET the portal page with the session cookies) and try once more; a refused request changed nothing.
+            self._refresh_xsrf()
+            response = self._send_once(method, url, body, idempotent=idempotent, what=what)
+        self._raise_for(response, what)
+        return response
+
+    def _send_once(self, method: str, url: str, body: Any, *, idempotent: bool, what: str) -> HttpResponse:
         headers = {"Accept": "application/json"}
         if self._session is not None:
             headers.update(self._session.headers())
         response = self._http.send(method, url, json_body=body, headers=headers, idempotent=idempotent, what=what)
         if self._session is not None:
             self._session.absorb(response)
-        self._raise_for(response, what)
         return response
+
+    def _refresh_xsrf(self) -> None:
+        assert self._session is not None
+        headers = {"Cookie": self._session.headers()["Cookie"], "Accept": "text/html"}
+        response = self._http.send("GET", f"{self._portal}/", headers=headers, idempotent=True,
+                                   what="GET portal page (XSRF token)")
+        self._session.absorb(response)
 
     def _raise_for(self, response: HttpResponse, what: str) -> None:
         status, text = response.status, response.text

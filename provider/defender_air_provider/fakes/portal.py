@@ -474,6 +474,8 @@ class PortalFake:
     def handle(self, request: FakeRequest) -> FakeResponse:
         method = request.method.upper()
         with self._lock:
+            if method == "GET" and request.path.strip("/") == "":
+                return self._portal_page(request)
             if method == "PUT" and self._is_machine_groups(request):
                 self._record(self.put_bodies, request.body)
             denied, has_session = self._authenticate(request)
@@ -531,6 +533,21 @@ class PortalFake:
         if cookie is None or header is None or header != unquote(cookie) or header not in accepted:
             return _error(500, GENERIC_500), True
         return None, True
+
+    def _portal_page(self, request: FakeRequest) -> FakeResponse:
+        """``GET /`` (the portal's page) with the session cookies hands out the current XSRF-TOKEN cookie: how
+        XDRI-F's Update-XdrConnectionSettings refreshes an expired XSRF token (wire-details B5: "GET
+        https://security.microsoft.com/?tid=<tid> with the same cookie jar"). No XSRF header is needed for it
+        [inference: it is a page navigation]."""
+        sccauth = _cookies(request.header("cookie")).get("sccauth")
+        if sccauth in self._expired:
+            return FakeResponse(440, {"content-type": "text/html; charset=utf-8"}, SIGN_IN_PAGE.encode())
+        if not sccauth or sccauth != self.sccauth:
+            return FakeResponse(302, {"location": "https://login.microsoftonline.com/"}, b"")  # [inference]
+        secure = "; secure" if request.base_url.lower().startswith("https:") else ""
+        return FakeResponse(200, {"content-type": "text/html; charset=utf-8",
+                                  "Set-Cookie": f"XSRF-TOKEN={self.xsrf_cookie}; path=/{secure}; samesite=strict"},
+                            b"<!DOCTYPE html><html><head><title>Microsoft Defender</title></head><body></body></html>")
 
     @staticmethod
     def _unauthorized() -> FakeResponse:
