@@ -489,7 +489,6 @@ class ComplianceFake(InvokeCommandFake[CmdletSpec]):
         self.system_rule_error_status = system_rule_error_status
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._policies: list[dict[str, Any]] = []
-        self._lagging: dict[str, int] = {}  # policy Guid -> Get calls that still don't see it
         self._seed()
 
     # -- seeding and object shape ----------------------------------------------------------------------------
@@ -795,17 +794,6 @@ class ComplianceFake(InvokeCommandFake[CmdletSpec]):
             # Compliance cmdlets answer it like the Exchange ones (the 404 capture is of an Exchange cmdlet).
             raise CmdletError(not_found(identity, _DC))
         return found[0], found[1], identity
-
-    def _hidden_by_lag(self, policy: dict[str, Any]) -> bool:
-        """Whether this Get call still can't see ``policy`` (just created); counts the call down (§1.8)."""
-        remaining = self._lagging.get(policy["Guid"], 0)
-        if remaining <= 0:
-            return False
-        if remaining == 1:
-            del self._lagging[policy["Guid"]]
-        else:
-            self._lagging[policy["Guid"]] = remaining - 1
-        return True
 
     @staticmethod
     def _wire(policy: dict[str, Any]) -> dict[str, Any]:

@@ -241,7 +241,6 @@ class ExchangeFake(InvokeCommandFake[_Cmdlet]):
         self.defender_for_office365 = True
         self._rules: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
         self._policies: dict[str, list[dict[str, Any]]] = {t: [] for t in POLICY_TYPES}
-        self._lagging: dict[str, int] = {}  # rule Guid -> Get calls that still don't see it
         self._seed(scenario)
 
     # -- seeding --------------------------------------------------------------------------------------------
@@ -524,17 +523,6 @@ class ExchangeFake(InvokeCommandFake[_Cmdlet]):
             if self._matches(rule, identity):
                 return rule
         raise CmdletError(_not_found(identity))
-
-    def _hidden_by_lag(self, rule: dict[str, Any]) -> bool:
-        """Whether this Get call still can't see ``rule`` (just created); counts the call down (§1.8)."""
-        remaining = self._lagging.get(rule["Guid"], 0)
-        if remaining <= 0:
-            return False
-        if remaining == 1:
-            del self._lagging[rule["Guid"]]
-        else:
-            self._lagging[rule["Guid"]] = remaining - 1
-        return True
 
     def _default_priority(self, kind: str, preset: str | None) -> int:
         if preset is not None:

@@ -343,6 +343,20 @@ class InvokeCommandFake(Generic[SpecT]):
         self._lock = threading.RLock()
         self.max_page_size = max_page_size or self.MAX_PAGE_SIZE
         self._pages: OrderedDict[str, tuple[str, list[dict[str, Any]]]] = OrderedDict()
+        # Replication lag (o365-policies.md §1.8: right after New-* a read can 404): object Guid -> Get calls that
+        # still don't see it.
+        self._lagging: dict[str, int] = {}
+
+    def _hidden_by_lag(self, obj: dict[str, Any]) -> bool:
+        """Whether this Get call still can't see ``obj`` (just created); counts the call down."""
+        remaining = self._lagging.get(obj["Guid"], 0)
+        if remaining <= 0:
+            return False
+        if remaining == 1:
+            del self._lagging[obj["Guid"]]
+        else:
+            self._lagging[obj["Guid"]] = remaining - 1
+        return True
 
     # -- what a subclass supplies ----------------------------------------------------------------------------
 
