@@ -77,3 +77,14 @@ def make_tenant() -> Iterator[Callable[..., FakeTenant]]:
 @pytest.fixture
 def tenant(make_tenant: Callable[..., FakeTenant]) -> FakeTenant:
     return make_tenant("presets_on")
+
+
+@pytest.fixture
+def portal_tenant(make_tenant: Callable[..., FakeTenant]) -> FakeTenant:
+    """A tenant whose portal requires its session, and a provider configured with that session (the cookie
+    string a user would paste into defender-air:portalSession)."""
+    probe = FakeTenant()
+    tenant = make_tenant(portal_session=probe.portal.cookie_header())
+    tenant.portal.sccauth, tenant.portal.xsrf_token = probe.portal.sccauth, probe.portal.xsrf_token
+    tenant.portal.allow_anonymous = False
+    return tenant

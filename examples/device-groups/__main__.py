@@ -33,6 +33,8 @@ servers = air.DeviceGroup(
     automation_level=air.AutomationLevel.FULL,
     rules=[air.DeviceGroupRuleArgs(property="os", operator="in", value=SERVER_OS)],
     rank=2,
+    # Ranks are positions: create the groups in rank order, so each lands where it is declared.
+    opts=pulumi.ResourceOptions(depends_on=[tier0]),
 )
 
 default = air.DefaultDeviceGroup("ungrouped-devices", automation_level=air.AutomationLevel.FULL)

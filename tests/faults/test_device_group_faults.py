@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,12 +16,8 @@ P = DeviceGroupProvider()
 
 
 @pytest.fixture
-def portal(make_tenant: Callable[..., FakeTenant]) -> FakeTenant:
-    probe = FakeTenant()
-    tenant = make_tenant(portal_session=probe.portal.cookie_header())
-    tenant.portal.sccauth, tenant.portal.xsrf_token = probe.portal.sccauth, probe.portal.xsrf_token
-    tenant.portal.allow_anonymous = False
-    return tenant
+def portal(portal_tenant: FakeTenant) -> FakeTenant:
+    return portal_tenant
 
 
 def props(name: str = "Tier 0 servers", **overrides: Any) -> dict[str, Any]:

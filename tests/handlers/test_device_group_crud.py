@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,15 +19,8 @@ TIER0_OS = ["WindowsServer2022", "WindowsServer2019"]
 
 
 @pytest.fixture
-def portal(make_tenant: Callable[..., FakeTenant]) -> FakeTenant:
-    """A tenant whose portal requires the session, with the provider configured with that session."""
-    tenant = FakeTenant()
-    session = tenant.portal.cookie_header()
-    made = make_tenant(portal_session=session)
-    made.portal.load_state(tenant.portal.to_state())
-    made.portal.sccauth, made.portal.xsrf_token = tenant.portal.sccauth, tenant.portal.xsrf_token
-    made.portal.allow_anonymous = False
-    return made
+def portal(portal_tenant: FakeTenant) -> FakeTenant:
+    return portal_tenant
 
 
 def outs(result: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import tenacity
 
 from ..core.errors import OutcomeUnknownError, ServiceError
 from ..core.redaction import get_logger
-from .machine_groups import NEW_GROUP_ID
+from .machine_groups import is_new_group
 from .portal import MachineGroupsClient
 
 LOG = get_logger()
@@ -44,6 +44,7 @@ class DeviceGroupStore:
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._cached: tuple[float, Items] | None = None
+        self._pending: list[Callable[[Items], bool]] = []  # checks of changes not yet seen (guarded by _write_lock)
 
     def read(self) -> Items:
         """For refresh: one GET per short window, shared by the worker threads; dropped after any write."""
@@ -55,30 +56,64 @@ class DeviceGroupStore:
             return items
 
     def write(self, change: Change) -> Items:
-        """Apply ``change`` to a fresh read and PUT it; returns the collection once the change is visible."""
+        """Apply ``change`` to a fresh read and PUT it; returns the collection once the change is visible.
+
+        Never writes on a view that misses an earlier change of this process (a PUT replaces everything, so a
+        stale view would delete or revert what it lacks): changes not yet seen are kept as pending checks, and
+        the next write first waits until a read shows them all.
+        """
         with self._write_lock:
             self._invalidate()
-            current = self._api.get_all()
+            current = self._settled_read()
             desired, visible = change(current)
-            new_groups = sum(1 for item in desired if item.get("MachineGroupId") == NEW_GROUP_ID)
+            if desired == current:
+                return current  # nothing to change: no PUT (a needless PUT could revert someone's concurrent edit)
+            new_groups = sum(1 for item in desired if is_new_group(item))
             if new_groups > 1:
                 raise ServiceError("internal error: more than one new device group in one write")
             try:
                 self._api.replace(desired, idempotent=new_groups == 0)
             except OutcomeUnknownError:
                 LOG.warning("Defender portal: the PUT of the device groups got no answer; reading to check it")
-                settled = self._wait_until(visible, raise_on_timeout=False)
-                if settled is not None:
-                    return settled
-                desired, visible = change(self._api.get_all())  # it did not apply: rebuild on a fresh read
-                self._api.replace(desired, idempotent=False)
+                settled = self._wait_until(visible)
+                if settled is None:
+                    self._pending.append(visible)
+                    raise OutcomeUnknownError(
+                        "Defender portal: the device-group change got no answer and is not visible after "
+                        f"{self._attempts} reads; it may still arrive. Nothing more was sent. Run `pulumi up` "
+                        "again in a few minutes (a group that was being created: with adopt_existing=True)."
+                    ) from None
+                self._invalidate()
+                return settled
             finally:
                 self._invalidate()
-            result = self._wait_until(visible, raise_on_timeout=True)
-            assert result is not None
+            result = self._wait_until(visible)
+            self._invalidate()  # a refresh during the wait may have cached the old view
+            if result is None:
+                self._pending.append(visible)
+                raise ServiceError(
+                    f"Defender portal: the device-group change was accepted but is still not visible after "
+                    f"{self._attempts} reads (the portal can take several minutes). Run `pulumi refresh` and "
+                    "`pulumi up` later (a group that was being created: `pulumi up` with adopt_existing=True)."
+                )
             return result
 
-    def _wait_until(self, visible: Callable[[Items], bool], *, raise_on_timeout: bool) -> Items | None:
+    def _settled_read(self) -> Items:
+        """A read that shows every earlier change of this process (bounded wait), else no write at all."""
+        if not self._pending:
+            return self._api.get_all()
+        pending = list(self._pending)
+        settled = self._wait_until(lambda items: all(check(items) for check in pending))
+        if settled is None:
+            raise ServiceError(
+                "Defender portal: an earlier device-group change of this run is still not visible, so no further "
+                "change is written (it would be based on an outdated list and could undo it). Run `pulumi refresh` "
+                "and `pulumi up` again in a few minutes."
+            )
+        self._pending.clear()
+        return settled
+
+    def _wait_until(self, visible: Callable[[Items], bool]) -> Items | None:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self._attempts),
             wait=tenacity.wait_random_exponential(multiplier=0.5, max=20),
@@ -88,12 +123,11 @@ class DeviceGroupStore:
         try:
             return retrying(self._api.get_all)
         except tenacity.RetryError:
-            if raise_on_timeout:
-                raise ServiceError(
-                    f"Defender portal: the device-group change was accepted but is still not visible after "
-                    f"{self._attempts} reads; the portal can take several minutes. Run `pulumi refresh` later."
-                ) from None
             return None
+
+    def fresh(self) -> Items:
+        """An uncached read (to confirm that a group is really gone before telling the engine so)."""
+        return self._api.get_all()
 
     def _invalidate(self) -> None:
         with self._read_lock:

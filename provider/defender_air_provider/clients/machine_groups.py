@@ -179,10 +179,57 @@ def new_group_item(name: str, priority: int) -> dict[str, Any]:
     }
 
 
+def is_new_group(item: dict[str, Any]) -> bool:
+    return item.get("MachineGroupId") == NEW_GROUP_ID
+
+
+def real_groups(items: list[dict[str, Any]]) -> list[MachineGroup]:
+    """The groups other than "Ungrouped devices", highest rank first."""
+    return sorted((MachineGroup(i) for i in items if not MachineGroup(i).is_ungrouped), key=lambda g: g.priority)
+
+
+def place(items: list[dict[str, Any]], target: dict[str, Any], rank: int | None) -> None:
+    """Give ``target`` its Priority. Without a rank (a new group) it goes last, above Ungrouped devices. With a
+    rank the group moves there; the others keep their relative order and, where they can, their Priority values
+    (only those that would collide are shifted down)."""
+    others = [g.raw for g in real_groups(items) if g.raw is not target]
+    if rank is None:
+        target["Priority"] = max([int(o["Priority"]) for o in others] or [0]) + 1
+        return
+    order = others[:]
+    order.insert(min(rank, len(order) + 1) - 1, target)
+    previous = 0
+    for item in order:
+        if item is target or int(item.get("Priority", 0)) <= previous:
+            item["Priority"] = previous + 1
+        previous = int(item["Priority"])
+
+
+def apply_settings(item: dict[str, Any], *, name: str | None, description: str | None, level: int,
+                   rules: list[Rule] | None, user_groups: list[UserGroup] | None) -> None:
+    """Write the managed settings onto ``item``; a field whose value is already right is left exactly as read.
+    ``None`` means "not managed" (``rules`` is always None on the ungrouped group, which has no rules)."""
+    group = MachineGroup(item)
+    if name is not None and group.name.lower() != name.lower():  # names compare case-insensitively
+        item["Name"] = name
+    if description is not None and group.description != description:
+        item["Description"] = description
+    if item.get("AutoRemediationLevel") != level:
+        item["AutoRemediationLevel"] = level
+    if rules is not None and rules_key(group.rules) != rules_key(rules):
+        item["GroupRules"] = rules_to_wire(rules)
+    if user_groups is not None and {g.object_id.lower() for g in group.user_groups} != \
+            {g.object_id.lower() for g in user_groups}:
+        item["MachineGroupAssignments"] = assignments_to_wire(user_groups)
+
+
+def rules_key(rules: list[Rule] | tuple[Rule, ...]) -> list[tuple[str, str, Any]]:
+    return sorted((r.key() for r in rules), key=repr)
+
+
 def rank_of(items: list[dict[str, Any]], group_id: int) -> int | None:
     """1-based position among the real groups by Priority (DOC-MG: rank 1 is the highest)."""
-    real = sorted((MachineGroup(i) for i in items if not MachineGroup(i).is_ungrouped), key=lambda g: g.priority)
-    for position, group in enumerate(real, start=1):
+    for position, group in enumerate(real_groups(items), start=1):
         if group.id == group_id:
             return position
     return None

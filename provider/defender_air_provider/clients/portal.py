@@ -44,7 +44,7 @@ class PortalSession:
             name, sep, value = part.strip().partition("=")
             if sep and name.strip():
                 self._cookies[name.strip()] = value.strip()
-        REDACTOR.add(*self._cookies.values())
+        REDACTOR.add(*self._cookies.values(), *(unquote(v) for v in self._cookies.values()))
 
     def __bool__(self) -> bool:
         return bool(self._cookies)
@@ -71,7 +71,7 @@ class PortalSession:
             if not sep or name.strip().lower() not in ("xsrf-token", "sccauth"):
                 continue
             value = rest.split(";", 1)[0].strip()
-            REDACTOR.add(value)
+            REDACTOR.add(value, unquote(value))
             with self._lock:
                 existing = next((n for n in self._cookies if n.lower() == name.strip().lower()), name.strip())
                 self._cookies[existing] = value
@@ -105,9 +105,12 @@ class MachineGroupsClient:
         if response.status == 500 and self._session:
             # A bare 500 is how the portal's CSRF check refuses a stale XSRF token (XLR Update-XsrfToken), e.g. after
             # a lost answer that carried the rotated one. Fetch the current token as XDRI-F does (wire-details B5:
-            # GET the portal page with the session cookies) and try once more; a refused request changed nothing.
+            # GET the portal page with the session cookies). Only if it changed was our token the cause, and the
+            # CSRF check refused the request before it did anything: then, and only then, send it once more.
+            before = self._session.headers().get("X-XSRF-TOKEN")
             self._refresh_xsrf()
-            response = self._send_once(method, url, body, idempotent=idempotent, what=what)
+            if self._session.headers().get("X-XSRF-TOKEN") != before:
+                response = self._send_once(method, url, body, idempotent=idempotent, what=what)
         self._raise_for(response, what)
         return response
 
@@ -128,31 +131,30 @@ class MachineGroupsClient:
         self._session.absorb(response)
 
     def _raise_for(self, response: HttpResponse, what: str) -> None:
-        status, text = response.status, response.text
+        status, text = response.status, REDACTOR(response.text)
         # A request without a valid session can come back as the Entra sign-in page, even with 200 (XDRI).
         sign_in = bool(_SIGN_IN_PAGE.search(text)) and "json" not in str(response.headers.get("content-type", ""))
         if status in (401, 419, 440) or sign_in or (status == 403 and _SESSION_WORDS.search(text)):
-            raise PortalSessionError(REDACTOR(
+            raise PortalSessionError(
                 f"Defender portal: {what} was refused (HTTP {status}): the portal session is missing, expired or "
-                f"was rejected. {SESSION_PROCEDURE}"), status=status)
+                f"was rejected. {SESSION_PROCEDURE}", status=status)
         if status == 403:
-            raise PermissionError_(REDACTOR(
+            raise PermissionError_(
                 f"Defender portal: {what} was refused (HTTP 403): {text[:300] or 'no details'}. The signed-in user "
                 "needs the Security Administrator role (or 'Manage portal system settings') to change device "
-                "groups."), status=status)
+                "groups.", status=status)
         if status == 500 and re.search(r"xsrf|csrf|antiforgery", text, re.IGNORECASE):
-            raise PortalSessionError(REDACTOR(
-                f"Defender portal: {what} failed (HTTP 500) on the XSRF token: {text[:300]}. {SESSION_PROCEDURE}"),
+            raise PortalSessionError(
+                f"Defender portal: {what} failed (HTTP 500) on the XSRF token: {text[:300]}. {SESSION_PROCEDURE}",
                 status=status)
         if status == 500:
             # A wrong or undecoded X-XSRF-TOKEN gives a bare HTTP 500 (XLR Update-XsrfToken), and so can a fault of
             # the portal: say both.
-            raise ServiceError(REDACTOR(
+            raise ServiceError(
                 f"Defender portal: {what} failed (HTTP 500): {text[:300] or 'no details'}. If it repeats, the "
-                f"session's XSRF token was probably rejected. {SESSION_PROCEDURE}"), status=status)
+                f"session's XSRF token was probably rejected. {SESSION_PROCEDURE}", status=status)
         if status >= 400:
-            raise ServiceError(REDACTOR(f"Defender portal: {what} failed (HTTP {status}): {text[:500]}"),
-                               status=status)
+            raise ServiceError(f"Defender portal: {what} failed (HTTP {status}): {text[:500]}", status=status)
 
 
 def _items(response: HttpResponse, what: str) -> list[dict[str, Any]]:

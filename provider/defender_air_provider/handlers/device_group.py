@@ -22,10 +22,13 @@ from ..clients.machine_groups import (
     MachineGroup,
     Rule,
     UserGroup,
-    assignments_to_wire,
+    apply_settings,
+    is_new_group,
     new_group_item,
+    place,
     rank_of,
-    rules_to_wire,
+    real_groups,
+    rules_key,
 )
 from ..core.errors import DefenderAirError
 from ..core.redaction import get_logger
@@ -59,7 +62,8 @@ class Spec:
     @classmethod
     def from_props(cls, props: dict[str, Any]) -> Spec:
         return cls(
-            display_name=str(props["display_name"]).strip() if props.get("display_name") is not None else None,
+            # Kept exactly as written: the portal keeps leading spaces (FIXTURE " sevenkingdoms domain").
+            display_name=str(props["display_name"]) if props.get("display_name") is not None else None,
             automation_level=str(props.get("automation_level")),
             description=props.get("description") if isinstance(props.get("description"), str) else None,
             rules=tuple(_rule(r) for r in props.get("rules") or [] if isinstance(r, dict)),
@@ -80,10 +84,6 @@ def _rule(raw: dict[str, Any]) -> Rule:
     value = raw.get("value")
     return Rule(str(raw.get("property")), str(raw.get("operator")),
                 tuple(str(v) for v in value) if isinstance(value, list) else str(value))
-
-
-def rules_key(rules: tuple[Rule, ...] | list[Rule]) -> list[tuple[str, str, Any]]:
-    return sorted((r.key() for r in rules), key=repr)
 
 
 def _check_rules(value: Any) -> list[CheckFailure]:
@@ -166,47 +166,15 @@ def _check_user_groups(value: Any) -> list[CheckFailure]:
 
 
 # ---------------------------------------------------------------------------------------------- collection edits
-def _real(items: Items) -> list[MachineGroup]:
-    return sorted((MachineGroup(i) for i in items if not MachineGroup(i).is_ungrouped), key=lambda g: g.priority)
-
-
-def _place(items: Items, target: dict[str, Any], rank: int | None) -> None:
-    """Give ``target`` its Priority. Without a rank (a new group) it goes last, above Ungrouped devices. With a
-    rank the group moves there; the others keep their relative order and, where they can, their Priority values
-    (only those that would collide are shifted down)."""
-    others = [g.raw for g in _real(items) if g.raw is not target]
-    if rank is None:
-        target["Priority"] = max([int(o["Priority"]) for o in others] or [0]) + 1
-        return
-    order = others[:]
-    order.insert(min(rank, len(order) + 1) - 1, target)
-    previous = 0
-    for item in order:
-        if item is target or int(item.get("Priority", 0)) <= previous:
-            item["Priority"] = previous + 1
-        previous = int(item["Priority"])
-
-
 def _apply(item: dict[str, Any], spec: Spec, user_groups: list[UserGroup] | None) -> None:
-    """Write the managed settings onto ``item``, leaving unchanged fields exactly as read."""
-    group = MachineGroup(item)
-    if spec.display_name is not None and group.name != spec.display_name:
-        item["Name"] = spec.display_name
-    if spec.description is not None and group.description != spec.description:
-        item["Description"] = spec.description
-    if item.get("AutoRemediationLevel") != spec.level_value:
-        item["AutoRemediationLevel"] = spec.level_value
-    if not group.is_ungrouped and rules_key(group.rules) != rules_key(spec.rules):
-        item["GroupRules"] = rules_to_wire(list(spec.rules))
-    if user_groups is not None and {g.object_id.lower() for g in group.user_groups} != \
-            {g.object_id.lower() for g in user_groups}:
-        item["MachineGroupAssignments"] = assignments_to_wire(user_groups)
+    apply_settings(item, name=spec.display_name, description=spec.description, level=spec.level_value,
+                   rules=None if MachineGroup(item).is_ungrouped else list(spec.rules), user_groups=user_groups)
 
 
 def _matches(item: dict[str, Any] | None, spec: Spec, user_groups: list[UserGroup] | None,
              items: Items) -> bool:
     """The visible collection shows ``spec`` on ``item`` (used to wait for propagation)."""
-    if item is None or item.get("MachineGroupId") == -1:
+    if item is None or is_new_group(item):
         return False
     group = MachineGroup(item)
     return (
@@ -216,7 +184,7 @@ def _matches(item: dict[str, Any] | None, spec: Spec, user_groups: list[UserGrou
         and (group.is_ungrouped or rules_key(group.rules) == rules_key(spec.rules))
         and (user_groups is None or {g.object_id.lower() for g in group.user_groups}
              == {g.object_id.lower() for g in user_groups})
-        and (spec.rank is None or rank_of(items, group.id) == min(spec.rank, len(_real(items))))
+        and (spec.rank is None or rank_of(items, group.id) == min(spec.rank, len(real_groups(items))))
     )
 
 
@@ -225,8 +193,9 @@ def _by_id(items: Items, group_id: str) -> dict[str, Any] | None:
 
 
 def _by_name(items: Items, name: str) -> dict[str, Any] | None:
+    """Display names are unique in the tenant, compared case-insensitively (as written, spaces included)."""
     return next((i for i in items if not MachineGroup(i).is_ungrouped
-                 and MachineGroup(i).name.strip().lower() == name.strip().lower()), None)
+                 and MachineGroup(i).name.lower() == name.lower()), None)
 
 
 def _ungrouped(items: Items) -> dict[str, Any]:
@@ -242,10 +211,10 @@ def _resolve(names: tuple[str, ...]) -> list[UserGroup]:
 
 def _user_groups_output(declared: list[str], declared_ids: list[str], live: list[UserGroup]) -> list[str]:
     """Keep the names the user wrote while they still resolve to the live assignment; otherwise show the live
-    groups (their display names, or IDs) so the diff reveals the drift."""
+    object IDs (a group recreated under the same name has a new ID), so the diff reveals the drift."""
     if fold(declared_ids) == fold([g.object_id for g in live]):
         return declared
-    return [g.display_name or g.object_id for g in live]
+    return [g.object_id for g in live]
 
 
 def _outputs(spec: Spec, props: dict[str, Any], item: dict[str, Any], items: Items,
@@ -263,9 +232,15 @@ def _outputs(spec: Spec, props: dict[str, Any], item: dict[str, Any], items: Ite
             "description": spec.description if spec.description is not None else group.description,
             "rules": [r.to_output() for r in spec.rules],
             "rank": rank_of(items, group.id),
+            "requested_rank": spec.rank,
             "adopt_existing": bool(props.get("adopt_existing")),
         })
     return out
+
+
+def _rank_in_place(requested: int | None, actual: int | None, items: Items) -> bool:
+    """A rank beyond the number of groups means "last": met when the group is last."""
+    return requested is None or actual == min(requested, len(real_groups(items)))
 
 
 # ---------------------------------------------------------------------------------------------- providers
@@ -299,7 +274,9 @@ class DeviceGroupProvider(AirProvider):
             or old.automation_level != new.automation_level
             or (new.description is not None and old.description != new.description)
             or rules_key(old.rules) != rules_key(new.rules)
-            or (new.rank is not None and as_int(olds.get("rank")) != new.rank)
+            or (new.rank is not None and not (
+                as_int(olds.get("rank")) == new.rank
+                or (as_int(olds.get("requested_rank")) == new.rank and olds.get("rank_in_place") is not False)))
             or fold(list(old.user_groups)) != fold(list(new.user_groups))
         )
         return DiffResult(changes=changed, replaces=[])
@@ -323,9 +300,9 @@ class DeviceGroupProvider(AirProvider):
                 if target is None:
                     target = new_group_item(name, 0)
                     items.append(target)  # NMC and XDRI append the new group to the list they read
-                    _place(items, target, spec.rank)
+                    place(items, target, spec.rank)
                 elif spec.rank is not None:
-                    _place(items, target, spec.rank)
+                    place(items, target, spec.rank)
                 _apply(target, spec, resolved)
                 return items, lambda now: _matches(_by_name(now, name), spec, resolved, now)
 
@@ -336,30 +313,36 @@ class DeviceGroupProvider(AirProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with failures_named("DeviceGroup", props.get("display_name") or id_, "read"):
-            items = context.current().device_groups.read()
+            store = context.current().device_groups
+            items = store.read()
+            if _by_id(items, id_) is None:
+                items = store.fresh()  # confirm with an uncached read before telling the engine it is gone
         item = _by_id(items, id_)
         if item is None:
             return ReadResult(None, {})
         group = MachineGroup(item)
+        declared, declared_ids = str_list(props.get("user_groups")), str_list(props.get("user_group_ids"))
+        user_groups = _user_groups_output(declared, declared_ids, group.user_groups)
+        actual_rank = rank_of(items, group.id)
+        requested = as_int(props.get("requested_rank"))
         live = {
             "display_name": group.name,
             "automation_level": group.automation_level,
             "description": group.description,
             "rules": [r.to_output() for r in group.rules],
-            "rank": rank_of(items, group.id),
-            "user_groups": _user_groups_output(str_list(props.get("user_groups")),
-                                               str_list(props.get("user_group_ids")), group.user_groups),
+            "user_groups": user_groups,
             "adopt_existing": bool(props.get("adopt_existing")),
         }
-        if str_list(props.get("user_groups")) == live["user_groups"]:
-            user_group_ids = str_list(props.get("user_group_ids"))
-        else:
-            user_group_ids = [g.object_id for g in group.user_groups]
-        outputs = {**live, "group_id": str(group.id), "user_group_ids": user_group_ids}
-        inputs = dict(live)
-        if props.get("rank") is None:
-            inputs.pop("rank")
-        return ReadResult(id_, outputs, inputs)
+        outputs = {
+            **live,
+            "rank": actual_rank,
+            "requested_rank": requested,
+            "rank_in_place": _rank_in_place(requested, actual_rank, items),
+            "group_id": str(group.id),
+            "user_group_ids": declared_ids if user_groups == declared else [g.object_id for g in group.user_groups],
+        }
+        # ``rank`` stays out of the refreshed inputs: unset means "keep whatever rank it has".
+        return ReadResult(id_, outputs, {**live, **({"rank": requested} if requested is not None else {})})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         spec = Spec.from_props(news)
@@ -381,7 +364,7 @@ class DeviceGroupProvider(AirProvider):
                     raise DeviceGroupError(f"cannot rename to '{name}': another device group (MachineGroupId "
                                            f"{clash.get('MachineGroupId')}) has that name.")
                 if spec.rank is not None:
-                    _place(items, target, spec.rank)
+                    place(items, target, spec.rank)
                 _apply(target, spec, None if same_groups else resolved)
                 return items, lambda now: _matches(_by_id(now, id_), spec, None if same_groups else resolved, now)
 
