@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -88,3 +89,17 @@ def test_custom_policy_full_lifecycle(engine: Engine, tenant: FakeTenant) -> Non
 
     engine.destroy(replaced.state)
     assert tenant.compliance.policy(replaced.state.id) is None
+
+
+def test_refresh_of_fifty_policies_makes_at_most_three_list_calls(engine: Engine, tenant: FakeTenant) -> None:
+    regs = [policy(f"p{i}", name=f"Refresh policy {i}", category="Others", threat_type="Activity",
+                   operations=["SearchRemoved"], aggregation_type="None",
+                   notify_users=["secops@contoso.onmicrosoft.com"]) for i in range(50)]
+    states = [engine.up(reg).state for reg in regs]
+    tenant.log.clear()
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the engine refreshes several resources at once
+        refreshed = list(pool.map(engine.refresh, states))
+    assert all(refreshed)
+    assert tenant.log.count("compliance", "Get-ProtectionAlert") <= 3
+    for state in states:
+        engine.destroy(state)
