@@ -11,6 +11,8 @@ import pulumi.dynamic
 from defender_air_provider.handlers.alert_policy import AlertPolicyProvider
 from defender_air_provider.handlers.alert_policy_catalogue import AIR_TRIGGERS, CATALOGUE
 
+from ._utilities import claim_singleton
+
 #: Names of the built-in alert policies that start automated investigations (Microsoft's alert-policies
 #: article, "Automated investigation" = Yes). If they are disabled or replaced by custom alerts, AIR isn't
 #: triggered. Names are given without the trailing zero-width space some of them carry on the service.
@@ -70,6 +72,10 @@ class AlertPolicy(pulumi.dynamic.Resource, module="air", name="AlertPolicy"):
         adopt_existing: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        # Two resources for one policy would overwrite each other on every `pulumi up`. (The trailing zero-width
+        # space some built-in names carry is ignored here too.)
+        claim_singleton("AlertPolicy", name.rstrip("\u200b") if isinstance(name, str) else name, resource_name,
+                        "name")
         props: dict[str, Any] = {
             "name": name,
             "enabled": True if enabled is None else enabled,

@@ -88,3 +88,13 @@ def test_graph_object_ids_are_verified(tenant: FakeTenant) -> None:
     assert group.display_name == "SOC Analysts"
     with pytest.raises(Exception, match="does not exist"):
         resolver.resolve(["00000000-0000-0000-0000-00000000abcd"])
+
+
+def test_graph_401_refreshes_the_token_once(tenant: FakeTenant) -> None:
+    tokens = FakeTokenSource()
+    resolver = EntraGroupResolver(tokens, graph_base="https://graph.microsoft.com",
+                                  scope="https://graph.microsoft.com/.default")
+    resolver.resolve(["SOC Analysts"])
+    tenant.auth.revoke(tokens.issued[-1][1])  # the cached token is now refused (expired)
+    (group,) = resolver.resolve(["SOC Analysts"])
+    assert group.display_name == "SOC Analysts" and len(tokens.issued) == 2

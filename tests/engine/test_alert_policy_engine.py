@@ -11,7 +11,14 @@ import pytest
 import pulumi_defender_air as air
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
-from tests.harness.engine import CheckFailed, Engine, EngineFactory, Registration, capture_registration
+from tests.harness.engine import (
+    CheckFailed,
+    Engine,
+    EngineFactory,
+    Registration,
+    capture_registration,
+    capture_registrations,
+)
 
 ZWSP = "\u200b"
 CAMPAIGN = "Email messages from a campaign removed after delivery"
@@ -103,3 +110,12 @@ def test_refresh_of_fifty_policies_makes_at_most_three_list_calls(engine: Engine
     assert tenant.log.count("compliance", "Get-ProtectionAlert") <= 3
     for state in states:
         engine.destroy(state)
+
+
+def test_two_resources_for_one_policy_is_an_error() -> None:
+    def program() -> None:
+        air.AlertPolicy("a", name=CAMPAIGN)
+        air.AlertPolicy("b", name=CAMPAIGN.upper() + ZWSP)
+
+    with pytest.raises(Exception, match="claims the same name"):
+        capture_registrations(program)

@@ -83,6 +83,8 @@ def test_full_lifecycle(engine: Engine, tenant: FakeTenant) -> None:
 
     engine.destroy(repaired.state)
     assert tenant.portal.group(int(gid)) is None
+    # The provider's only channel to the user is its stderr, which the engine shows.
+    assert "email notification rules" in engine.stderr_text()
     unmanaged_as_read(tenant, {gid}, rank_moves=1)
 
 

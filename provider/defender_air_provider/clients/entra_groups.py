@@ -56,38 +56,54 @@ class EntraGroupResolver:
         class _Tokens(AccessTokenProvider):
             """Our token source behind kiota's interface (the SDK's azure adapter needs async credentials)."""
 
+            force_refresh = False
+
             async def get_authorization_token(self, uri: str,
                                               additional_authentication_context: dict[str, Any] | None = None) -> str:
-                return tokens.token(scope)
+                token = tokens.token(scope, force_refresh=self.force_refresh)
+                self.force_refresh = False
+                return token
 
             def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
                 return AllowedHostsValidator([host])
 
         # The SDK's default middleware retries 429/503 honouring Retry-After.
         http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(timeout=self._timeout))
-        adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(_Tokens()), client=http)
+        token_provider = _Tokens()  # per resolution: the resolver is shared by the provider's worker threads
+        adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(token_provider), client=http)
         adapter.base_url = f"{self._base}/v1.0"
         client = GraphServiceClient(request_adapter=adapter)
         try:
-            return [await self._resolve_one(client, value) for value in wanted]
+            return [await self._resolve_one(client, token_provider, value) for value in wanted]
         finally:
             await http.aclose()
 
-    async def _resolve_one(self, client: Any, value: str) -> UserGroup:
-        from kiota_abstractions.base_request_configuration import RequestConfiguration
-        from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
+    async def _resolve_one(self, client: Any, token_provider: Any, value: str) -> UserGroup:
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
         try:
-            if is_object_id(value):
-                group = await client.groups.by_group_id(value).get()
-                return UserGroup(str(group.id), str(group.display_name or ""))
-            literal = value.replace("'", "''")  # OData string literal escaping
-            query = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
-                filter=f"displayName eq '{literal}'", select=["id", "displayName"], top=5)
-            page = await client.groups.get(request_configuration=RequestConfiguration(query_parameters=query))
+            return await self._lookup(client, value)
+        except ODataError as exc:
+            if getattr(exc, "response_status_code", None) != 401:
+                raise _graph_error(value, exc) from None
+        # A 401: the token may have expired or been revoked; get a new one once, like the HTTP layer does.
+        token_provider.force_refresh = True
+        try:
+            return await self._lookup(client, value)
         except ODataError as exc:
             raise _graph_error(value, exc) from None
+
+    async def _lookup(self, client: Any, value: str) -> UserGroup:
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
+
+        if is_object_id(value):
+            group = await client.groups.by_group_id(value).get()
+            return UserGroup(str(group.id), str(group.display_name or ""))
+        literal = value.replace("'", "''")  # OData string literal escaping
+        query = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
+            filter=f"displayName eq '{literal}'", select=["id", "displayName"], top=5)
+        page = await client.groups.get(request_configuration=RequestConfiguration(query_parameters=query))
         matches = [g for g in (page.value if page else None) or []]
         if not matches:
             raise NotFoundError(f"Microsoft Graph: no Entra group has the display name {value!r}; use its exact "

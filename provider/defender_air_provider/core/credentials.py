@@ -55,10 +55,12 @@ class AzureIdentityTokenSource:
             cached = self._cache.get(scope)
             if cached and not force_refresh and cached.expires_on - time.time() > REFRESH_MARGIN_SECONDS:
                 return cached.token
-            credential = self._credential or self._build_credential()
-            self._credential = credential
             try:
+                credential = self._credential or self._build_credential()
+                self._credential = credential
                 access = credential.get_token(scope, tenant_id=self._settings.tenant_id)
+            except ConfigurationError:
+                raise
             except Exception as exc:  # azure-identity raises several types; all mean "no token"
                 raise AuthenticationError(
                     f"Could not get a token for {scope} from Microsoft Entra ID: {REDACTOR(str(exc))}. "
