@@ -52,6 +52,11 @@ class AlertPolicyError(DefenderAirError):
 
 
 # ---------------------------------------------------------------------------------------------- inputs
+def canonical_enum(prop: str, value: object) -> str | None:
+    """The service's spelling of an enum value given in any case, or None when it is not a valid value."""
+    return next((c for c in ENUMS[prop] if isinstance(value, str) and c.lower() == value.lower()), None)
+
+
 def _canonical_notify(value: str) -> str:
     return "TenantAdmins" if value.strip().lower() == "tenantadmins" else value.strip()
 
@@ -69,7 +74,7 @@ def settings_of(props: dict[str, Any]) -> AlertPolicySettings:
         elif name in INT_FIELDS:
             values[name] = as_int(raw)
         elif name in ENUMS:
-            values[name] = next((c for c in ENUMS[name] if c.lower() == str(raw).lower()), str(raw))
+            values[name] = canonical_enum(name, raw) or str(raw)
         else:
             values[name] = raw
     return AlertPolicySettings(**values)
@@ -111,7 +116,7 @@ def _check(news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
         value = news.get(prop)
         if value is None or is_unknown(value):
             continue
-        match = next((c for c in allowed if isinstance(value, str) and c.lower() == value.lower()), None)
+        match = canonical_enum(prop, value)
         if match is None:
             fail(prop, f"{prop} must be one of {', '.join(allowed)}; got {value!r}.")
         else:
