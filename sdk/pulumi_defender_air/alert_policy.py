@@ -9,7 +9,7 @@ import pulumi
 import pulumi.dynamic
 
 from defender_air_provider.handlers.alert_policy import AlertPolicyProvider
-from defender_air_provider.handlers.alert_policy_catalogue import AIR_TRIGGERS, CATALOGUE
+from defender_air_provider.handlers.alert_policy_catalogue import AIR_TRIGGERS, CATALOGUE, without_zwsp
 
 from ._utilities import claim_singleton
 
@@ -74,8 +74,7 @@ class AlertPolicy(pulumi.dynamic.Resource, module="air", name="AlertPolicy"):
     ) -> None:
         # Two resources for one policy would overwrite each other on every `pulumi up`. (The trailing zero-width
         # space some built-in names carry is ignored here too.)
-        claim_singleton("AlertPolicy", name.rstrip("\u200b") if isinstance(name, str) else name, resource_name,
-                        "name")
+        claim_singleton("AlertPolicy", without_zwsp(name) if isinstance(name, str) else name, resource_name, "name")
         props: dict[str, Any] = {
             "name": name,
             "enabled": True if enabled is None else enabled,

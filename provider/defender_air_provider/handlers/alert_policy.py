@@ -23,7 +23,7 @@ from ..clients.alert_policies import (
 from ..core.errors import DefenderAirError, NotFoundError, ServiceError
 from ..core.redaction import get_logger
 from . import context
-from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key
+from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, without_zwsp
 from .base import AirProvider, create_once, failures_named
 from .values import as_int, fold, is_address, is_unknown
 
@@ -318,7 +318,7 @@ def _set_built_in(identity: str, desired: AlertPolicySettings, changed: set[str]
 
 def _adopt_built_in(policy: AlertPolicy, desired: AlertPolicySettings, props: dict[str, Any]) -> AlertPolicy:
     # Catalogued names were refused at check already; this catches built-ins the catalogue does not know.
-    _refuse_not_editable(policy.name.rstrip("\u200b"), props)
+    _refuse_not_editable(without_zwsp(policy.name), props)
     _set_built_in(policy.name, desired, _changed(policy.settings, desired))
     return policy
 

@@ -36,7 +36,7 @@ class BuiltInAlertPolicy:
 
     @property
     def display_name(self) -> str:
-        return self.name.rstrip(ZWSP)
+        return without_zwsp(self.name)
 
 
 _B = BuiltInAlertPolicy
@@ -147,9 +147,14 @@ CATALOGUE: tuple[BuiltInAlertPolicy, ...] = (
 )
 
 
+def without_zwsp(name: str) -> str:
+    """The name as people write it: without the trailing zero-width space some built-ins carry (C1)."""
+    return name.rstrip(ZWSP)
+
+
 def identity_key(name: str) -> str:
     """How names compare: case-insensitive, ignoring the trailing zero-width space some built-ins carry."""
-    return name.strip().rstrip(ZWSP).strip().casefold()
+    return without_zwsp(name.strip()).strip().casefold()
 
 
 _BY_KEY = {identity_key(p.name): p for p in CATALOGUE}

@@ -209,12 +209,15 @@ def _resolve(names: tuple[str, ...]) -> list[UserGroup]:
     return context.current().entra_groups.resolve(names) if names else []
 
 
-def _user_groups_output(declared: list[str], declared_ids: list[str], live: list[UserGroup]) -> list[str]:
-    """Keep the names the user wrote while they still resolve to the live assignment; otherwise show the live
-    object IDs (a group recreated under the same name has a new ID), so the diff reveals the drift."""
-    if fold(declared_ids) == fold([g.object_id for g in live]):
-        return declared
-    return [g.object_id for g in live]
+def _live_user_groups(props: dict[str, Any], live: list[UserGroup]) -> tuple[list[str], list[str]]:
+    """(user_groups, user_group_ids) for a read. Keep the names the user wrote while they still resolve to the live
+    assignment; otherwise show the live object IDs (a group recreated under the same name has a new ID), so the
+    diff reveals the drift."""
+    declared, declared_ids = str_list(props.get("user_groups")), str_list(props.get("user_group_ids"))
+    live_ids = [g.object_id for g in live]
+    if fold(declared_ids) == fold(live_ids):
+        return declared, declared_ids
+    return live_ids, live_ids
 
 
 def _outputs(spec: Spec, props: dict[str, Any], item: dict[str, Any], items: Items,
@@ -321,8 +324,7 @@ class DeviceGroupProvider(AirProvider):
         if item is None:
             return ReadResult(None, {})
         group = MachineGroup(item)
-        declared, declared_ids = str_list(props.get("user_groups")), str_list(props.get("user_group_ids"))
-        user_groups = _user_groups_output(declared, declared_ids, group.user_groups)
+        user_groups, user_group_ids = _live_user_groups(props, group.user_groups)
         actual_rank = rank_of(items, group.id)
         requested = as_int(props.get("requested_rank"))
         live = {
@@ -339,7 +341,7 @@ class DeviceGroupProvider(AirProvider):
             "requested_rank": requested,
             "rank_in_place": _rank_in_place(requested, actual_rank, items),
             "group_id": str(group.id),
-            "user_group_ids": declared_ids if user_groups == declared else [g.object_id for g in group.user_groups],
+            "user_group_ids": user_group_ids,
         }
         # ``rank`` stays out of the refreshed inputs: unset means "keep whatever rank it has".
         return ReadResult(id_, outputs, {**live, **({"rank": requested} if requested is not None else {})})
@@ -427,11 +429,8 @@ class DefaultDeviceGroupProvider(AirProvider):
         with failures_named("DefaultDeviceGroup", "Ungrouped devices (default)", "read"):
             item = _ungrouped(context.current().device_groups.read())
         group = MachineGroup(item)
-        user_groups = _user_groups_output(str_list(props.get("user_groups")), str_list(props.get("user_group_ids")),
-                                          group.user_groups)
+        user_groups, ids = _live_user_groups(props, group.user_groups)
         live = {"automation_level": group.automation_level, "user_groups": user_groups}
-        ids = str_list(props.get("user_group_ids")) if user_groups == str_list(props.get("user_groups")) \
-            else [g.object_id for g in group.user_groups]
         return ReadResult(str(group.id), {**live, "group_id": str(group.id), "user_group_ids": ids}, live)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
