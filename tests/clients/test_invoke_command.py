@@ -5,7 +5,7 @@ import json
 import pytest
 
 from defender_air_provider.clients.invoke_command import InvokeCommandClient
-from defender_air_provider.core.errors import NotFoundError, PermissionError_, ServiceError, ThrottledError
+from defender_air_provider.core.errors import NotFound, PermissionDenied, ServiceError, Throttled
 from defender_air_provider.core.http import HttpClient, RetryPolicy
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers.context import EXCHANGE_PERMISSION_HINT
@@ -50,7 +50,7 @@ def test_warnings_are_surfaced(tenant: FakeTenant) -> None:
 
 
 def test_not_found_names_the_object_and_the_service_text(tenant: FakeTenant) -> None:
-    with pytest.raises(NotFoundError) as err:
+    with pytest.raises(NotFound) as err:
         client().invoke("Enable-EOPProtectionPolicyRule", {"Identity": "No Such Rule"}, idempotent=True,
                         target="No Such Rule")
     message = str(err.value)
@@ -66,7 +66,7 @@ def test_bad_parameter_is_a_400_with_the_service_message(tenant: FakeTenant) -> 
 
 
 def test_403_with_nul_body_gives_the_permissions_hint(tenant: FakeTenant) -> None:
-    with pytest.raises(PermissionError_) as err:
+    with pytest.raises(PermissionDenied) as err:
         client().invoke("Get-SomethingUnknown", {}, idempotent=True)
     assert err.value.status == 403
     assert "Exchange.ManageAsApp" in str(err.value) and "Security Administrator" in str(err.value)
@@ -74,5 +74,5 @@ def test_403_with_nul_body_gives_the_permissions_hint(tenant: FakeTenant) -> Non
 
 def test_persistent_throttling_is_a_clear_error(tenant: FakeTenant) -> None:
     tenant.faults.throttle("exchange", "Get-EOPProtectionPolicyRule", retry_after=2, times=10)
-    with pytest.raises(ThrottledError, match="still throttled"):
+    with pytest.raises(Throttled, match="still throttled"):
         client().invoke("Get-EOPProtectionPolicyRule", {}, idempotent=True)

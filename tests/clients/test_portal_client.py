@@ -8,9 +8,9 @@ import httpx
 import pytest
 import respx
 
+from defender_air_provider.clients.device_groups import MachineGroupsClient, PortalSession
 from defender_air_provider.clients.entra_groups import EntraGroupResolver
-from defender_air_provider.clients.portal import MachineGroupsClient, PortalSession, PortalSessionError
-from defender_air_provider.core.errors import PermissionError_
+from defender_air_provider.core.errors import PermissionDenied, SessionExpired
 from defender_air_provider.core.http import HttpClient, RetryPolicy
 from defender_air_provider.core.redaction import REDACTOR
 from defender_air_provider.fakes.tenant import FakeTenant
@@ -50,7 +50,7 @@ def test_decoded_token_is_redacted() -> None:
 def test_a_sign_in_page_is_an_expired_session_even_with_200() -> None:
     respx.get(url__startswith=f"{PORTAL}/apiproxy").mock(return_value=httpx.Response(
         200, html="<html>Sign in to your account - login.microsoftonline.com</html>"))
-    with pytest.raises(PortalSessionError, match="session is missing, expired or was rejected"):
+    with pytest.raises(SessionExpired, match="session is missing, expired or was rejected"):
         portal_client("sccauth=abcdefgh12345; XSRF-TOKEN=abcdefgh").get_all()
 
 
@@ -58,14 +58,14 @@ def test_a_sign_in_page_is_an_expired_session_even_with_200() -> None:
 def test_a_role_403_is_a_permission_error_not_a_session_error() -> None:
     respx.get(url__startswith=f"{PORTAL}/apiproxy").mock(return_value=httpx.Response(
         403, json={"Message": "Access denied. Missing 'Manage portal system settings'."}))
-    with pytest.raises(PermissionError_) as err:
+    with pytest.raises(PermissionDenied) as err:
         portal_client("sccauth=abcdefgh12345; XSRF-TOKEN=abcdefgh").get_all()
-    assert not isinstance(err.value, PortalSessionError) and "Security Administrator" in str(err.value)
+    assert not isinstance(err.value, SessionExpired) and "Security Administrator" in str(err.value)
 
 
 def test_the_procedure_in_session_errors_is_readable(portal_tenant: FakeTenant) -> None:
     portal_tenant.portal.expire_session()
-    with pytest.raises(PortalSessionError) as err:
+    with pytest.raises(SessionExpired) as err:
         portal_client(portal_tenant.portal.cookie_header()).get_all()
     assert 'sccauth=<value>; XSRF-TOKEN=<value>' in str(err.value)
 
@@ -76,7 +76,7 @@ def test_graph_403_names_the_missing_permission() -> None:
         403, json={"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges"}}))
     resolver = EntraGroupResolver(FakeTokenSource(), graph_base="https://graph.microsoft.com",
                                   scope="https://graph.microsoft.com/.default")
-    with pytest.raises(PermissionError_, match=r"Group\.Read\.All"):
+    with pytest.raises(PermissionDenied, match=r"Group\.Read\.All"):
         resolver.resolve(["SOC Analysts"])
 
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from defender_air_provider.core.errors import OutcomeUnknownError, ServiceError
+from defender_air_provider.core.errors import OutcomeUnknown, ServiceError
 from defender_air_provider.core.http import HttpClient, RetryPolicy, parse_retry_after
 from tests.support import FakeTokenSource, RecordingSleep
 
@@ -62,14 +62,14 @@ def test_read_timeout_is_retried_only_when_idempotent() -> None:
     respx.post(URL).mock(side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200)])
     assert client(RecordingSleep()).send("POST", URL, idempotent=True, what="op").status == 200
     respx.post(URL).mock(side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200)])
-    with pytest.raises(OutcomeUnknownError, match="may or may not have been applied"):
+    with pytest.raises(OutcomeUnknown, match="may or may not have been applied"):
         client(RecordingSleep()).send("POST", URL, idempotent=False, what="New-Thing")
 
 
 @respx.mock
 def test_gateway_timeout_on_a_write_is_an_unknown_outcome() -> None:
     respx.post(URL).mock(return_value=httpx.Response(504))
-    with pytest.raises(OutcomeUnknownError):
+    with pytest.raises(OutcomeUnknown):
         client(RecordingSleep()).send("POST", URL, idempotent=False, what="New-Thing")
 
 

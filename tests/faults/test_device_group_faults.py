@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from defender_air_provider.clients.portal import PortalSessionError
+from defender_air_provider.core.errors import SessionExpired
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers import context
 from defender_air_provider.handlers.device_group import DeviceGroupProvider
@@ -64,7 +64,7 @@ def test_session_expiry_mid_run_gives_the_procedure(portal: FakeTenant) -> None:
     created = P.create(props())
     assert created.outs is not None
     portal.portal.expire_session()
-    with pytest.raises(PortalSessionError) as err:
+    with pytest.raises(SessionExpired) as err:
         P.update(created.id, created.outs, props(automation_level="none"))
     assert "pulumi config set --secret defender-air:portalSession" in str(err.value)
     assert portal.portal.group(int(created.id))["AutoRemediationLevel"] == 3  # type: ignore[index]

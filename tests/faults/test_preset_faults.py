@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from defender_air_provider.core.errors import DefenderAirError, PermissionError_, ServiceError
+from defender_air_provider.core.errors import DefenderAirError, PermissionDenied, ServiceError
 from defender_air_provider.fakes.base import Fault
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers import context
@@ -99,7 +99,7 @@ def test_expired_token_is_refreshed(tenant: FakeTenant) -> None:
 
 def test_403_gives_the_permissions_hint(tenant: FakeTenant) -> None:
     tenant.faults.add(Fault("status", "exchange", None, 403, {"Content-Encoding": "gzip"}, b"\0" * 8, times=99))
-    with pytest.raises(PermissionError_) as err:
+    with pytest.raises(PermissionDenied) as err:
         P.create(props())
     message = str(err.value)
     assert "PresetPolicyAssignment 'strict' (create)" in message

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from defender_air_provider.clients.portal import PortalSessionError
-from defender_air_provider.core.errors import DefenderAirError
+from defender_air_provider.core.errors import DefenderAirError, SessionExpired
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers.device_group import DefaultDeviceGroupProvider, DeviceGroupProvider
 
@@ -160,7 +159,7 @@ def test_propagation_delay_is_waited_out(portal: FakeTenant) -> None:
 
 def test_expired_session_gives_the_procedure(portal: FakeTenant) -> None:
     portal.portal.expire_session()
-    with pytest.raises(PortalSessionError, match="sccauth and XSRF-TOKEN"):
+    with pytest.raises(SessionExpired, match="sccauth and XSRF-TOKEN"):
         P.create(props())
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import pulumi_defender_air as air
-from defender_air_provider.core.errors import DefenderAirError, OutcomeUnknownError, ServiceError
+from defender_air_provider.core.errors import DefenderAirError, OutcomeUnknown, ServiceError
 from defender_air_provider.fakes.base import Fault
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers.device_group import DeviceGroupProvider
@@ -31,7 +31,7 @@ def outs(result: Any) -> dict[str, Any]:
 def test_a_lost_put_that_stays_invisible_deletes_nothing_and_blocks_later_writes(portal_tenant: FakeTenant) -> None:
     portal_tenant.portal.propagation_reads = 100  # longer than the bounded wait
     portal_tenant.faults.drop("portal", "PUT machine_groups", after_apply=True)
-    with pytest.raises(OutcomeUnknownError, match="adopt_existing=True"):
+    with pytest.raises(OutcomeUnknown, match="adopt_existing=True"):
         P.create(props("First"))
     assert portal_tenant.log.count("portal", "PUT machine_groups") == 1  # nothing more was sent
     with pytest.raises(ServiceError, match="earlier device-group change of this run is still not visible"):

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from defender_air_provider.core.errors import DefenderAirError, PermissionError_
+from defender_air_provider.core.errors import DefenderAirError, PermissionDenied
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
 
@@ -121,7 +121,7 @@ def test_removed_rule_is_recreated_from_the_preset_policies(make_tenant: Callabl
 
 def test_no_defender_for_office365_says_what_to_do(make_tenant: Callable[..., FakeTenant]) -> None:
     tenant = make_tenant("no_defender_for_office365")
-    with pytest.raises(PermissionError_, match="defender_for_office365=False"):
+    with pytest.raises(PermissionDenied, match="defender_for_office365=False"):
         P.create(props())
     assert writes(tenant) == []
     P.create(props(defender_for_office365=False))

@@ -16,7 +16,7 @@ from typing import Any
 
 import tenacity
 
-from ..core.errors import NotFoundError, ServiceError
+from ..core.errors import NotFound, ServiceError
 from .invoke_command import InvokeCommandClient
 
 # Settings field -> cmdlet parameter / Get-ProtectionAlert property. The one place that knows these names.
@@ -45,7 +45,7 @@ INT_FIELDS = frozenset({"threshold", "time_window", "notify_user_throttle_thresh
                         "notify_user_throttle_window"})
 
 
-class LicenceRequiredError(ServiceError):
+class LicenceRequired(ServiceError):
     """New-ProtectionAlert refused an aggregated ("advanced") alert without an E5-class licence (§3.1)."""
 
 
@@ -149,7 +149,7 @@ class AlertPoliciesClient:
         try:
             result = self._invoke.invoke("Get-ProtectionAlert", {"Identity": identity}, idempotent=True,
                                          target=identity)
-        except NotFoundError:
+        except NotFound:
             return None
         return AlertPolicy.from_wire(result.values[0]) if result.values else None
 
@@ -181,7 +181,7 @@ class AlertPoliciesClient:
                                          idempotent=False, target=name)
         except ServiceError as exc:
             if "E5" in str(exc) and "advanced alert" in str(exc).lower():
-                raise LicenceRequiredError(str(exc), status=exc.status, code=exc.code) from None
+                raise LicenceRequired(str(exc), status=exc.status, code=exc.code) from None
             raise
         finally:
             self.invalidate()
@@ -204,7 +204,7 @@ class AlertPoliciesClient:
         try:
             self._invoke.invoke("Remove-ProtectionAlert", {"Identity": identity, "ForceDeletion": True},
                                 idempotent=True, target=identity)
-        except NotFoundError:
+        except NotFound:
             pass
         finally:
             self.invalidate()

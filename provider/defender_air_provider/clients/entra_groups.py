@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..core.credentials import TokenSource
-from ..core.errors import NotFoundError, PermissionError_, ServiceError
+from ..core.errors import NotFound, PermissionDenied, ServiceError
 from ..core.redaction import REDACTOR
-from .machine_groups import UserGroup
+from .device_groups.wire import UserGroup
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -106,7 +106,7 @@ class EntraGroupResolver:
         page = await client.groups.get(request_configuration=RequestConfiguration(query_parameters=query))
         matches = [g for g in (page.value if page else None) or []]
         if not matches:
-            raise NotFoundError(f"Microsoft Graph: no Entra group has the display name {value!r}; use its exact "
+            raise NotFound(f"Microsoft Graph: no Entra group has the display name {value!r}; use its exact "
                                 "display name or its object ID.")
         if len(matches) > 1:
             ids = ", ".join(str(g.id) for g in matches)
@@ -121,10 +121,10 @@ def _graph_error(value: str, exc: Any) -> ServiceError:
     message = REDACTOR(str(getattr(error, "message", None) or exc))
     code = getattr(error, "code", None)
     if status == 404:
-        return NotFoundError(f"Microsoft Graph: Entra group {value!r} does not exist ({message}).", status=404,
+        return NotFound(f"Microsoft Graph: Entra group {value!r} does not exist ({message}).", status=404,
                              code=code)
     if status in (401, 403):
-        return PermissionError_(
+        return PermissionDenied(
             f"Microsoft Graph refused reading group {value!r} (HTTP {status}: {message}). The app registration "
             "needs the Microsoft Graph application permission Group.Read.All (with admin consent).",
             status=status, code=code)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.errors import NotFoundError, PermissionError_, ServiceError, ThrottledError
+from ..core.errors import NotFound, PermissionDenied, ServiceError, Throttled
 from ..core.http import HttpClient, HttpResponse
 from ..core.redaction import REDACTOR
 
@@ -170,13 +170,13 @@ class InvokeCommandClient:
         if status == 404 or (failure.exception or "").endswith("NotFoundException"):
             what = f"'{target}'" if target else "the object"
             message = f"{where}: {what} was not found: {detail}"
-            return NotFoundError(REDACTOR(message), status=status, code=failure.code)
+            return NotFound(REDACTOR(message), status=status, code=failure.code)
         if status in (401, 403):
             message = f"{where} was refused (HTTP {status}): {detail}. {self._permission_hint}"
-            return PermissionError_(REDACTOR(message), status=status, code=failure.code)
+            return PermissionDenied(REDACTOR(message), status=status, code=failure.code)
         if status in (429, 503):
             message = (f"{where} is still throttled (HTTP {status}) after retries: {detail}. "
                        "Run again later or lower pulumi's --parallel.")
-            return ThrottledError(REDACTOR(message), status=status, code=failure.code)
+            return Throttled(REDACTOR(message), status=status, code=failure.code)
         message = f"{where} failed (HTTP {status}): {detail}"
         return ServiceError(REDACTOR(message), status=status, code=failure.code)

@@ -1,4 +1,9 @@
-"""Errors the provider raises. Every message names what failed, the service's own words and what to do."""
+"""Errors the provider raises. Every message names what failed, the service's own words and what to do.
+
+Clients classify a service's answer once, into one of the typed errors below; handlers decide by type, never
+by searching message text. Each service error carries the operation (cmdlet or endpoint) and the service's own
+exception type, where it gave one.
+"""
 
 from __future__ import annotations
 
@@ -16,28 +21,69 @@ class AuthenticationError(DefenderAirError):
 
 
 class ServiceError(DefenderAirError):
-    """A Microsoft service answered with an error."""
+    """A Microsoft service answered with an error.
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+    ``operation``: the cmdlet (``Set-ProtectionAlert``) or endpoint (``PUT machine_groups``) that failed;
+    ``exception_type``: the service's own exception type (``ManagementObjectNotFoundException``), where given.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 operation: str | None = None, exception_type: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.operation = operation
+        self.exception_type = exception_type
 
 
-class NotFoundError(ServiceError):
+class NotFound(ServiceError):
     """The service says the object does not exist."""
 
 
-class PermissionError_(ServiceError):
+class AlreadyExists(ServiceError):
+    """A create was refused because an object with that identity exists already."""
+
+
+class InvalidRequest(ServiceError):
+    """The service refused the request's parameters or values (a 400 that is none of the above)."""
+
+
+class PermissionDenied(ServiceError):
     """401/403: the identity lacks a permission or role, or its session/token was refused."""
 
 
-class ThrottledError(ServiceError):
+class SessionExpired(PermissionDenied):
+    """The Defender portal session is missing, expired or was refused: a person must get a fresh one."""
+
+
+class LicenceRequired(ServiceError):
+    """The tenant's licence does not include what was asked (e.g. aggregated alert policies without E5)."""
+
+
+class Throttled(ServiceError):
     """429 (or 503) persisted after the retry budget was spent."""
 
 
-class OutcomeUnknownError(ServiceError):
+class OutcomeUnknown(ServiceError):
     """A non-idempotent request was sent but no answer came back: it may or may not have been applied.
 
     Raised instead of retrying blindly, so the handler can re-read the object and decide.
     """
+
+
+class ResourceOperationError(DefenderAirError):
+    """A resource operation failed; the message names the resource, the object and the operation.
+
+    The underlying error (typed, with its operation and exception type) is ``__cause__``, chained with
+    ``raise ... from``.
+    """
+
+    def __init__(self, message: str, *, kind: str, name: str, operation: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.name = name
+        self.operation = operation
+
+    @property
+    def cause(self) -> BaseException | None:
+        return self.__cause__

@@ -6,7 +6,7 @@ Retry rules (the same for every backend):
   (seconds or HTTP date) is honoured; otherwise exponential backoff with jitter.
 * A connection that could not be opened is retried for every request (nothing was sent).
 * 502, 504, a read timeout or a dropped connection *after* the request was sent are retried only for
-  idempotent requests. For a non-idempotent one the outcome is unknown, so ``OutcomeUnknownError`` is raised
+  idempotent requests. For a non-idempotent one the outcome is unknown, so ``OutcomeUnknown`` is raised
   and the handler re-reads the object to decide (never a blind second write).
 * 401 on a token-authenticated request: the token is refreshed once and the request repeated.
 * Other 4xx are never retried.
@@ -26,7 +26,7 @@ import httpx
 import tenacity
 
 from .credentials import TokenSource
-from .errors import OutcomeUnknownError, ServiceError
+from .errors import OutcomeUnknown, ServiceError
 from .redaction import REDACTOR, get_logger
 
 LOG = get_logger()
@@ -131,7 +131,7 @@ class HttpClient:
             except _SENT_NO_ANSWER as exc:
                 if idempotent:
                     raise _Retry(f"no answer ({type(exc).__name__})") from None
-                raise OutcomeUnknownError(
+                raise OutcomeUnknown(
                     f"{self.service}: {what} was sent but no answer came back ({type(exc).__name__}); "
                     "it may or may not have been applied."
                 ) from None
@@ -144,7 +144,7 @@ class HttpClient:
             if status in (502, 504):
                 if idempotent:
                     raise _Retry(f"HTTP {status}", response)
-                raise OutcomeUnknownError(
+                raise OutcomeUnknown(
                     f"{self.service}: {what} got HTTP {status} from a gateway; it may or may not have been "
                     "applied.", status=status,
                 )
@@ -165,7 +165,7 @@ class HttpClient:
             return retrying(attempt)
         except _Retry as last:
             if last.response is not None:
-                return last.response  # the client maps the final status (429 -> ThrottledError, ...)
+                return last.response  # the client maps the final status (429 -> Throttled, ...)
             raise ServiceError(
                 f"{self.service}: {what} failed after {self.retry.max_attempts} attempts: {last.reason}. "
                 "Check network access to the service and try again."

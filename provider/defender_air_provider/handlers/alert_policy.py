@@ -18,9 +18,9 @@ from ..clients.alert_policies import (
     WIRE_NAMES,
     AlertPolicy,
     AlertPolicySettings,
-    LicenceRequiredError,
+    LicenceRequired,
 )
-from ..core.errors import DefenderAirError, NotFoundError, ServiceError
+from ..core.errors import DefenderAirError, NotFound, ServiceError
 from ..core.redaction import get_logger
 from . import context
 from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, without_zwsp
@@ -306,7 +306,7 @@ def _set_built_in(identity: str, desired: AlertPolicySettings, changed: set[str]
     try:
         context.current().alert_policies.update(identity, desired, changed & BUILT_IN_EDITABLE)
     except ServiceError as exc:
-        if not isinstance(exc, NotFoundError) and "ErrorRuleNotFoundException" not in str(exc):
+        if not isinstance(exc, NotFound) and "ErrorRuleNotFoundException" not in str(exc):
             raise
         # Seen on real tenants: "There is no rule matching identity ..." for a built-in (wire-details C3).
         raise AlertPolicyError(
@@ -353,7 +353,7 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
     try:
         created = create_once(lambda: client.create(name, desired), lambda: client.get(name),
                               "New-ProtectionAlert")
-    except LicenceRequiredError as exc:
+    except LicenceRequired as exc:
         raise AlertPolicyError(
             f"{exc} This tenant cannot create aggregated alert policies: use aggregation_type='None' with an "
             "operation (threat_type='Activity', operations=[...]), or license Office 365 E5 / Microsoft 365 E5."

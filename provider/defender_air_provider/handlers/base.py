@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 
-from ..core.errors import DefenderAirError, OutcomeUnknownError, ServiceError
+from ..core.errors import DefenderAirError, OutcomeUnknown, ServiceError
 from ..core.redaction import get_logger
 from ..core.settings import CONFIG_KEYS, NAMESPACE
 from . import context
@@ -54,7 +54,7 @@ def create_once(create: Callable[[], T], find: Callable[[], T | None], what: str
     """
     try:
         return create()
-    except OutcomeUnknownError:
+    except OutcomeUnknown:
         LOG.warning("%s got no answer; reading to check whether it was applied", what)
     found = find()
     if found is not None:

@@ -15,10 +15,9 @@ from typing import Any, TypeVar
 
 from ..clients.alert_policies import AlertPoliciesClient
 from ..clients.compliance import regional_base_url
-from ..clients.device_groups import DeviceGroupStore
+from ..clients.device_groups import SESSION_PROCEDURE, DeviceGroupStore, MachineGroupsClient, PortalSession
 from ..clients.entra_groups import EntraGroupResolver
 from ..clients.invoke_command import InvokeCommandClient
-from ..clients.portal import SESSION_PROCEDURE, MachineGroupsClient, PortalSession
 from ..clients.presets import PresetRulesClient
 from ..core.credentials import TokenSource, token_source_for
 from ..core.errors import ConfigurationError

@@ -13,7 +13,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from ..clients.presets import RULE_NAMES, PresetRule, RecipientConditions
-from ..core.errors import DefenderAirError, NotFoundError, PermissionError_
+from ..core.errors import DefenderAirError, NotFound, PermissionDenied
 from ..core.redaction import get_logger
 from . import context
 from .base import AirProvider, create_once, failures_named
@@ -165,15 +165,15 @@ class PresetPolicyAssignmentProvider(AirProvider):
                 # Turning the preset off keeps its recipient conditions (contract); Disable- is idempotent.
                 try:
                     presets.set_enabled(kind, desired.preset, False)
-                except NotFoundError:
+                except NotFound:
                     LOG.info("%s rule of the %s preset is already gone", kind.upper(), desired.preset)
 
 
 def _get_atp(preset: str) -> PresetRule | None:
     try:
         return context.current().presets.get_rule("atp", preset)
-    except PermissionError_ as exc:
-        raise PermissionError_(
+    except PermissionDenied as exc:
+        raise PermissionDenied(
             f"{exc} If the tenant has no Microsoft Defender for Office 365 (Plan 1 or 2), set "
             "defender_for_office365=False to manage only the EOP rule.", status=exc.status, code=exc.code,
         ) from None

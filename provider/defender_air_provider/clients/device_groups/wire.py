@@ -1,7 +1,7 @@
 """Device groups on the wire: the portal's machine-group objects and the meaning of their integers.
 
 This is the one place that translates between device-group settings and the portal's PascalCase objects
-(``shared/research/device-groups.md`` §2-3, ``wire-details.md`` A). Every value names its source; what no
+(docs/wire/defender-portal.md). Every value names its source; what no
 source confirms is marked [inference].
 """
 

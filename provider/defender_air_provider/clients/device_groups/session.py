@@ -12,9 +12,9 @@ import threading
 from typing import Any
 from urllib.parse import unquote
 
-from ..core.errors import PermissionError_, ServiceError
-from ..core.http import HttpClient, HttpResponse
-from ..core.redaction import REDACTOR
+from ...core.errors import PermissionDenied, ServiceError, SessionExpired
+from ...core.http import HttpClient, HttpResponse
+from ...core.redaction import REDACTOR
 
 PATH = "/apiproxy/mtp/rbacManagementApi/rbac/machine_groups"
 SESSION_PROCEDURE = (
@@ -28,9 +28,6 @@ _SESSION_WORDS = re.compile(r"xsrf|csrf|session|token|expired|sign.?in|login", r
 _SIGN_IN_PAGE = re.compile(r"interactive sign.?in|sign in to your account|ConvergedSignIn|login\.microsoftonline\.",
                            re.IGNORECASE)
 
-
-class PortalSessionError(PermissionError_):
-    """The portal session is missing, expired or was refused: a person must get a fresh one."""
 
 
 class PortalSession:
@@ -135,16 +132,16 @@ class MachineGroupsClient:
         # A request without a valid session can come back as the Entra sign-in page, even with 200 (XDRI).
         sign_in = bool(_SIGN_IN_PAGE.search(text)) and "json" not in str(response.headers.get("content-type", ""))
         if status in (401, 419, 440) or sign_in or (status == 403 and _SESSION_WORDS.search(text)):
-            raise PortalSessionError(
+            raise SessionExpired(
                 f"Defender portal: {what} was refused (HTTP {status}): the portal session is missing, expired or "
                 f"was rejected. {SESSION_PROCEDURE}", status=status)
         if status == 403:
-            raise PermissionError_(
+            raise PermissionDenied(
                 f"Defender portal: {what} was refused (HTTP 403): {text[:300] or 'no details'}. The signed-in user "
                 "needs the Security Administrator role (or 'Manage portal system settings') to change device "
                 "groups.", status=status)
         if status == 500 and re.search(r"xsrf|csrf|antiforgery", text, re.IGNORECASE):
-            raise PortalSessionError(
+            raise SessionExpired(
                 f"Defender portal: {what} failed (HTTP 500) on the XSRF token: {text[:300]}. {SESSION_PROCEDURE}",
                 status=status)
         if status == 500:

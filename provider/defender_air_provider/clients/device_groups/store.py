@@ -17,19 +17,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import tenacity
 
-from ..core.errors import OutcomeUnknownError, ServiceError
-from ..core.redaction import get_logger
-from .machine_groups import is_new_group
-from .portal import MachineGroupsClient
+from ...core.errors import OutcomeUnknown, ServiceError
+from ...core.redaction import get_logger
+from .groups import Groups
+from .session import MachineGroupsClient
+from .wire import is_new_group
 
 LOG = get_logger()
-Items = list[dict[str, Any]]
-# A change: current items -> (items to PUT, predicate that says the change is visible in a later read).
-Change = Callable[[Items], tuple[Items, Callable[[Items], bool]]]
+# A change: current groups -> (groups to PUT, predicate that says the change is visible in a later read).
+Visible = Callable[[Groups], bool]
+Change = Callable[[Groups], tuple[Groups, Visible]]
 
 
 class DeviceGroupStore:
@@ -43,19 +43,19 @@ class DeviceGroupStore:
         self._attempts = visibility_attempts
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
-        self._cached: tuple[float, Items] | None = None
-        self._pending: list[Callable[[Items], bool]] = []  # checks of changes not yet seen (guarded by _write_lock)
+        self._cached: tuple[float, Groups] | None = None
+        self._pending: list[Visible] = []  # checks of changes not yet seen (guarded by _write_lock)
 
-    def read(self) -> Items:
+    def read(self) -> Groups:
         """For refresh: one GET per short window, shared by the worker threads; dropped after any write."""
         with self._read_lock:
             if self._cached is not None and self._clock() - self._cached[0] < self._ttl:
                 return self._cached[1]
-            items = self._api.get_all()
-            self._cached = (self._clock(), items)
-            return items
+            groups = Groups.of(self._api.get_all())
+            self._cached = (self._clock(), groups)
+            return groups
 
-    def write(self, change: Change) -> Items:
+    def write(self, change: Change) -> Groups:
         """Apply ``change`` to a fresh read and PUT it; returns the collection once the change is visible.
 
         Never writes on a view that misses an earlier change of this process (a PUT replaces everything, so a
@@ -68,17 +68,17 @@ class DeviceGroupStore:
             desired, visible = change(current)
             if desired == current:
                 return current  # nothing to change: no PUT (a needless PUT could revert someone's concurrent edit)
-            new_groups = sum(1 for item in desired if is_new_group(item))
+            new_groups = sum(1 for item in desired.items if is_new_group(item))
             if new_groups > 1:
                 raise ServiceError("internal error: more than one new device group in one write")
             try:
-                self._api.replace(desired, idempotent=new_groups == 0)
-            except OutcomeUnknownError:
+                self._api.replace(desired.to_wire(), idempotent=new_groups == 0)
+            except OutcomeUnknown:
                 LOG.warning("Defender portal: the PUT of the device groups got no answer; reading to check it")
                 settled = self._wait_until(visible)
                 if settled is None:
                     self._pending.append(visible)
-                    raise OutcomeUnknownError(
+                    raise OutcomeUnknown(
                         "Defender portal: the device-group change got no answer and is not visible after "
                         f"{self._attempts} reads; it may still arrive. Nothing more was sent. Run `pulumi up` "
                         "again in a few minutes (a group that was being created: with adopt_existing=True)."
@@ -98,12 +98,12 @@ class DeviceGroupStore:
                 )
             return result
 
-    def _settled_read(self) -> Items:
+    def _settled_read(self) -> Groups:
         """A read that shows every earlier change of this process (bounded wait), else no write at all."""
         if not self._pending:
-            return self._api.get_all()
+            return Groups.of(self._api.get_all())
         pending = list(self._pending)
-        settled = self._wait_until(lambda items: all(check(items) for check in pending))
+        settled = self._wait_until(lambda groups: all(check(groups) for check in pending))
         if settled is None:
             raise ServiceError(
                 "Defender portal: an earlier device-group change of this run is still not visible, so no further "
@@ -113,21 +113,21 @@ class DeviceGroupStore:
         self._pending.clear()
         return settled
 
-    def _wait_until(self, visible: Callable[[Items], bool]) -> Items | None:
+    def _wait_until(self, visible: Visible) -> Groups | None:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self._attempts),
             wait=tenacity.wait_random_exponential(multiplier=0.5, max=20),
-            retry=tenacity.retry_if_result(lambda items: not visible(items)),
+            retry=tenacity.retry_if_result(lambda groups: not visible(groups)),
             sleep=self._sleep,
         )
         try:
-            return retrying(self._api.get_all)
+            return retrying(lambda: Groups.of(self._api.get_all()))
         except tenacity.RetryError:
             return None
 
-    def fresh(self) -> Items:
+    def fresh(self) -> Groups:
         """An uncached read (to confirm that a group is really gone before telling the engine so)."""
-        return self._api.get_all()
+        return Groups.of(self._api.get_all())
 
     def _invalidate(self) -> None:
         with self._read_lock:

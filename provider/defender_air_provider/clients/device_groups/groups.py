@@ -1,0 +1,134 @@
+"""Typed records over the machine-group collection: what a handler reads and changes, without PascalCase keys.
+
+``Groups`` is the collection as read (kept verbatim for writing back); edits return a new collection in which
+only the named group changed. ``DesiredGroup`` is what a resource asks of one group, and ``Groups.matches`` is
+the one place that decides whether the collection already shows it (used before a write, to skip a needless
+PUT, and after it, to wait for propagation).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from .wire import (
+    AUTOMATION_LEVELS,
+    MachineGroup,
+    Rule,
+    UserGroup,
+    apply_settings,
+    is_new_group,
+    new_group_item,
+    place,
+    rank_of,
+    real_groups,
+    rules_key,
+)
+
+Items = list[dict[str, Any]]
+
+
+class UnmappableLevelError(ValueError):
+    """An automation level with no known wire value (``semi_core_folders``)."""
+
+
+@dataclass(frozen=True)
+class DesiredGroup:
+    """The settings a resource manages on one group. ``None`` = not managed: ``name`` on the default group,
+    ``description`` when unset, ``rules`` on the default group (it has none), ``user_groups`` when unchanged and
+    already resolved, ``rank`` when unset."""
+
+    automation_level: str
+    name: str | None = None
+    description: str | None = None
+    rules: tuple[Rule, ...] | None = None
+    user_groups: tuple[UserGroup, ...] | None = None
+    rank: int | None = None
+
+    @property
+    def level_value(self) -> int:
+        value = AUTOMATION_LEVELS.get(self.automation_level)
+        if value is None:
+            raise UnmappableLevelError(self.automation_level)
+        return value
+
+
+@dataclass(frozen=True)
+class Groups:
+    """The whole collection, as the portal returned it."""
+
+    items: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def of(cls, items: Items) -> Groups:
+        return cls(tuple(items))
+
+    def to_wire(self) -> Items:
+        return list(self.items)
+
+    # ------------------------------------------------------------------ lookups
+    def by_id(self, group_id: str | int) -> MachineGroup | None:
+        return next((MachineGroup(i) for i in self.items if str(i.get("MachineGroupId")) == str(group_id)), None)
+
+    def by_name(self, name: str) -> MachineGroup | None:
+        """Display names are unique in the tenant, compared case-insensitively (as written, spaces included)."""
+        return next((g for g in map(MachineGroup, self.items) if not g.is_ungrouped and g.name.lower() == name.lower()
+                     ), None)
+
+    def ungrouped(self) -> MachineGroup | None:
+        return next((g for g in map(MachineGroup, self.items) if g.is_ungrouped), None)
+
+    def rank_of(self, group: MachineGroup) -> int | None:
+        return rank_of(list(self.items), group.id)
+
+    def count(self) -> int:
+        """The groups other than "Ungrouped devices"."""
+        return len(real_groups(list(self.items)))
+
+    def rank_in_place(self, group: MachineGroup, requested: int | None) -> bool:
+        """A rank beyond the number of groups means "last": met when the group is last."""
+        return requested is None or self.rank_of(group) == min(requested, self.count())
+
+    # ------------------------------------------------------------------ the one "already as desired" test
+    def matches(self, group: MachineGroup | None, desired: DesiredGroup) -> bool:
+        if group is None or is_new_group(group.raw):
+            return False
+        return (
+            (desired.name is None or group.name.lower() == desired.name.lower())
+            and group.raw.get("AutoRemediationLevel") == desired.level_value
+            and (desired.description is None or group.description == desired.description)
+            and (desired.rules is None or group.is_ungrouped or rules_key(group.rules) == rules_key(desired.rules))
+            and (desired.user_groups is None or {g.object_id.lower() for g in group.user_groups}
+                 == {g.object_id.lower() for g in desired.user_groups})
+            and self.rank_in_place(group, desired.rank)
+        )
+
+    # ------------------------------------------------------------------ edits (a new collection each)
+    def with_new_group(self, desired: DesiredGroup) -> Groups:
+        """Append a new group (as NMC and XDRI do) at its rank, or last."""
+        assert desired.name is not None
+        items = copy.deepcopy(list(self.items))
+        target = new_group_item(desired.name, 0)
+        items.append(target)
+        place(items, target, desired.rank)
+        _apply(target, desired)
+        return Groups.of(items)
+
+    def with_settings(self, group: MachineGroup, desired: DesiredGroup) -> Groups:
+        """``group`` changed to ``desired``; every other group, and every field not managed, as read."""
+        items = copy.deepcopy(list(self.items))
+        target = next(i for i in items if str(i.get("MachineGroupId")) == str(group.id))
+        if desired.rank is not None and not group.is_ungrouped:
+            place(items, target, desired.rank)
+        _apply(target, desired)
+        return Groups.of(items)
+
+    def without(self, group_id: str | int) -> Groups:
+        return Groups(tuple(i for i in self.items if str(i.get("MachineGroupId")) != str(group_id)))
+
+
+def _apply(item: dict[str, Any], desired: DesiredGroup) -> None:
+    apply_settings(item, name=desired.name, description=desired.description, level=desired.level_value,
+                   rules=None if MachineGroup(item).is_ungrouped or desired.rules is None else list(desired.rules),
+                   user_groups=None if desired.user_groups is None else list(desired.user_groups))

@@ -1,0 +1,94 @@
+"""The shape of a resource definition: plain data, one ``Field`` per argument or output.
+
+A resource is described once (``definitions/<resource>.py``), in the way Terraform's azuread provider describes
+one with a ``Schema`` map. Check, diff, the wire mapping, the SDK's typed surface, the package schema and the
+docs' argument tables are derived from these definitions or tested against them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Kind(str, enum.Enum):
+    """What a field holds (the engine's JSON types, plus the list and object shapes we use)."""
+
+    STRING = "string"
+    BOOL = "boolean"
+    INT = "integer"
+    STRING_LIST = "string_list"
+    STRING_OR_LIST = "string_or_list"  # a string, or a list of strings (a device-group rule's value)
+    OBJECT = "object"
+    OBJECT_LIST = "object_list"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One argument or output of a resource (or of a nested object type)."""
+
+    name: str  # the user's (snake_case) name
+    kind: Kind
+    doc: str  # one sentence or two, as the docs' argument table and the SDK show it
+    wire: str | None = None  # the service's name for it (cmdlet parameter, JSON key), where there is one
+    enum: type[enum.Enum] | None = None  # a closed set of strings (the SDK's str-enum)
+    minimum: int | None = None  # the smallest whole number allowed
+    required: bool = False  # must be given (on create and every update)
+    default: Any = None  # what an unset argument means and the SDK sends; None = unset is not managed
+    replaces: bool = False  # changing it replaces the resource
+    on_built_in: bool = True  # may be set on a built-in (system) object
+    input: bool = True  # an argument; False = an output only
+    computed: bool = False  # the provider sets it (an output; with ``input``, the actual value of an argument)
+    membership: bool = False  # a list that defines membership or scope: unset means empty, and is managed
+    case_insensitive: bool = False  # values compare case-insensitively, as the service compares them
+    object_type: ObjectType | None = None  # for OBJECT and OBJECT_LIST
+    advanced: bool = False  # kept in state for the provider's own use; documented, not an argument
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    """A nested argument type: the SDK's ``<name>Args`` class and the schema's ``defender-air:index:<name>``."""
+
+    name: str
+    doc: str
+    fields: tuple[Field, ...]
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+@dataclass(frozen=True)
+class ResourceDefinition:
+    """One resource: its arguments and outputs, in the order the docs and the SDK list them."""
+
+    name: str  # the SDK class and the schema token's last part: ``defender-air:index:<name>``
+    doc: str
+    id_doc: str  # what the resource id is (and what ``<name>.get`` takes)
+    fields: tuple[Field, ...]
+    singleton: bool = False  # one per tenant; the id is fixed
+    nested: tuple[ObjectType, ...] = field(default=())
+
+    @property
+    def token(self) -> str:
+        return f"defender-air:index:{self.name}"
+
+    @property
+    def inputs(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.input)
+
+    @property
+    def outputs(self) -> tuple[Field, ...]:
+        """Every output: the arguments (as applied, or as the service has them) and the computed values."""
+        return self.fields
+
+    @property
+    def computed_only(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if not f.input)
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
