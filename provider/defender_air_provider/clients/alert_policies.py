@@ -11,79 +11,83 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import tenacity
 
 from ..core.errors import NotFound, ServiceError
+from ..definitions import ALERT_POLICY, Field, Kind
 from .invoke_command import InvokeCommandClient
 
-# Settings field -> cmdlet parameter / Get-ProtectionAlert property. The one place that knows these names.
-WIRE_NAMES: dict[str, str] = {
-    "enabled": "Disabled",  # inverted: Disabled = not enabled
-    "notify_users": "NotifyUser",
-    "notification_enabled": "NotificationEnabled",
-    "severity": "Severity",
-    "category": "Category",
-    "threat_type": "ThreatType",
-    "operations": "Operation",
-    "aggregation_type": "AggregationType",
-    "threshold": "Threshold",
-    "time_window": "TimeWindow",
-    "filter": "Filter",
-    "description": "Description",
-    "comment": "Comment",
-    "notify_user_throttle_threshold": "NotifyUserThrottleThreshold",
-    "notify_user_throttle_window": "NotifyUserThrottleWindow",
-}
-# What Set-ProtectionAlert may change on a built-in policy (portal doc "Default alert policies", §3.3).
-BUILT_IN_EDITABLE = frozenset({"enabled", "notify_users", "notification_enabled",
-                               "notify_user_throttle_threshold", "notify_user_throttle_window"})
-LIST_FIELDS = frozenset({"notify_users", "operations"})
-INT_FIELDS = frozenset({"threshold", "time_window", "notify_user_throttle_threshold",
-                        "notify_user_throttle_window"})
+# The settings the service stores: every argument with a cmdlet parameter, except the identity (``Name`` cannot be
+# changed by Set-ProtectionAlert). Names, kinds and what a built-in accepts come from the definition.
+SETTINGS: tuple[Field, ...] = tuple(f for f in ALERT_POLICY.inputs if f.wire and f.name != "name")
+WIRE_NAMES: dict[str, str] = {f.name: str(f.wire) for f in SETTINGS}
+# What Set-ProtectionAlert may change on a built-in policy (docs/wire/security-compliance.md §3.3).
+BUILT_IN_EDITABLE = frozenset(f.name for f in SETTINGS if f.on_built_in)
+LIST_FIELDS = frozenset(f.name for f in SETTINGS if f.kind is Kind.STRING_LIST)
+INT_FIELDS = frozenset(f.name for f in SETTINGS if f.kind is Kind.INT)
 
 
-class LicenceRequired(ServiceError):
-    """New-ProtectionAlert refused an aggregated ("advanced") alert without an E5-class licence (§3.1)."""
-
-
-@dataclass(frozen=True)
 class AlertPolicySettings:
-    """The settings we manage. ``None`` = not given / not managed."""
+    """The settings we manage, by argument name; a setting absent (or None) is not given / not managed."""
 
-    enabled: bool | None = None
-    notify_users: tuple[str, ...] | None = None
-    notification_enabled: bool | None = None
-    severity: str | None = None
-    category: str | None = None
-    threat_type: str | None = None
-    operations: tuple[str, ...] | None = None
-    aggregation_type: str | None = None
-    threshold: int | None = None
-    time_window: int | None = None
-    filter: str | None = None
-    description: str | None = None
-    comment: str | None = None
-    notify_user_throttle_threshold: int | None = None
-    notify_user_throttle_window: int | None = None
+    __slots__ = ("_values",)
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(WIRE_NAMES)
+        if unknown:
+            raise TypeError(f"not alert policy settings: {sorted(unknown)}")
+        self._values: dict[str, Any] = {
+            name: tuple(value) if name in LIST_FIELDS else value
+            for name, value in values.items() if value is not None
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        if name in WIRE_NAMES:
+            return self._values.get(name)
+        raise AttributeError(name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AlertPolicySettings) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._values.items())))
+
+    def __repr__(self) -> str:
+        return f"AlertPolicySettings({self._values!r})"
 
     def given(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        return dict(self._values)
 
-    def to_parameters(self, only: set[str] | None = None) -> dict[str, Any]:
+    def to_parameters(self, only: set[str] | frozenset[str] | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {}
-        for name, value in self.given().items():
+        for name, value in self._values.items():
             if only is not None and name not in only:
                 continue
             if name == "enabled":
-                params["Disabled"] = not value
+                params["Disabled"] = not value  # inverted on the wire: Disabled = not enabled
             elif name in LIST_FIELDS:
                 params[WIRE_NAMES[name]] = list(value)
             else:
                 params[WIRE_NAMES[name]] = value
         return params
+
+    @classmethod
+    def from_wire(cls, obj: dict[str, Any]) -> AlertPolicySettings:
+        values: dict[str, Any] = {}
+        for name, wire in WIRE_NAMES.items():
+            raw = obj.get(wire)
+            if name == "enabled":
+                values[name] = not bool(raw)
+            elif name in LIST_FIELDS:
+                values[name] = tuple(str(v) for v in raw) if isinstance(raw, list) else ()
+            elif name in INT_FIELDS:
+                values[name] = int(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
+            else:
+                values[name] = raw
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -97,22 +101,11 @@ class AlertPolicy:
 
     @classmethod
     def from_wire(cls, obj: dict[str, Any]) -> AlertPolicy:
-        values: dict[str, Any] = {}
-        for name, wire in WIRE_NAMES.items():
-            raw = obj.get(wire)
-            if name == "enabled":
-                values[name] = not bool(raw)
-            elif name in LIST_FIELDS:
-                values[name] = tuple(str(v) for v in raw) if isinstance(raw, list) else ()
-            elif name in INT_FIELDS:
-                values[name] = int(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
-            else:
-                values[name] = raw
         return cls(
             name=str(obj.get("Name") or ""),
             immutable_id=str(obj.get("ImmutableId") or obj.get("Guid") or obj.get("ExchangeObjectId") or ""),
             is_built_in=bool(obj.get("IsSystemRule")),
-            settings=AlertPolicySettings(**values),
+            settings=AlertPolicySettings.from_wire(obj),
         )
 
 
@@ -179,10 +172,6 @@ class AlertPoliciesClient:
         try:
             result = self._invoke.invoke("New-ProtectionAlert", {"Name": name, **settings.to_parameters()},
                                          idempotent=False, target=name)
-        except ServiceError as exc:
-            if "E5" in str(exc) and "advanced alert" in str(exc).lower():
-                raise LicenceRequired(str(exc), status=exc.status, code=exc.code) from None
-            raise
         finally:
             self.invalidate()
         return AlertPolicy.from_wire(result.values[0]) if result.values else None

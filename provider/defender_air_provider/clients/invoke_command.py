@@ -9,13 +9,22 @@ results in ``value`` with warnings in ``@adminapi.warnings`` (§1.6), paging by 
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.errors import NotFound, PermissionDenied, ServiceError, Throttled
+from ..core.errors import (
+    AlreadyExists,
+    InvalidRequest,
+    LicenceRequired,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    Throttled,
+)
 from ..core.http import HttpClient, HttpResponse
 from ..core.redaction import REDACTOR
 
@@ -163,20 +172,34 @@ class InvokeCommandClient:
         }
 
     def _error(self, cmdlet: str, response: HttpResponse, target: str | None) -> ServiceError:
+        """The one place that classifies an error answer into a typed error (docs/wire/invoke-command.md §1.8)."""
         failure = parse_failure(response)
         status = response.status
         where = f"{self._service}: {cmdlet}"
         detail = failure.message + (f" ({failure.exception})" if failure.exception else "")
+        typed: dict[str, Any] = {"status": status, "code": failure.code, "operation": cmdlet,
+                                 "exception_type": failure.exception}
         if status == 404 or (failure.exception or "").endswith("NotFoundException"):
             what = f"'{target}'" if target else "the object"
-            message = f"{where}: {what} was not found: {detail}"
-            return NotFound(REDACTOR(message), status=status, code=failure.code)
+            return NotFound(REDACTOR(f"{where}: {what} was not found: {detail}"), **typed)
         if status in (401, 403):
             message = f"{where} was refused (HTTP {status}): {detail}. {self._permission_hint}"
-            return PermissionDenied(REDACTOR(message), status=status, code=failure.code)
+            return PermissionDenied(REDACTOR(message), **typed)
         if status in (429, 503):
             message = (f"{where} is still throttled (HTTP {status}) after retries: {detail}. "
                        "Run again later or lower pulumi's --parallel.")
-            return Throttled(REDACTOR(message), status=status, code=failure.code)
-        message = f"{where} failed (HTTP {status}): {detail}"
-        return ServiceError(REDACTOR(message), status=status, code=failure.code)
+            return Throttled(REDACTOR(message), **typed)
+        message = REDACTOR(f"{where} failed (HTTP {status}): {detail}")
+        if status == 400:
+            # Neither refusal has an exception type of its own: both come as a validation exception, told apart by
+            # the service's text (docs/wire/invoke-command.md §1.8; security-compliance.md §3.1 for the E5 text).
+            if _ALREADY_EXISTS.search(failure.message):
+                return AlreadyExists(message, **typed)
+            if _LICENCE_REQUIRED.search(failure.message):
+                return LicenceRequired(message, **typed)
+            return InvalidRequest(message, **typed)
+        return ServiceError(message, **typed)
+
+
+_ALREADY_EXISTS = re.compile(r"\balready exists\b", re.IGNORECASE)
+_LICENCE_REQUIRED = re.compile(r"requires an? (?:Office|Microsoft) 365 E5", re.IGNORECASE)

@@ -11,6 +11,10 @@ from __future__ import annotations
 class DefenderAirError(Exception):
     """Base class: the message is complete and safe to show (secrets already redacted)."""
 
+    def in_context(self, prefix: str) -> DefenderAirError:
+        """The same kind of error with ``prefix`` before its message (raise it ``from`` this one)."""
+        return type(self)(f"{prefix}: {self}")
+
 
 class ConfigurationError(DefenderAirError):
     """Provider configuration (stack config or environment) is missing or invalid."""
@@ -34,6 +38,10 @@ class ServiceError(DefenderAirError):
         self.code = code
         self.operation = operation
         self.exception_type = exception_type
+
+    def in_context(self, prefix: str) -> ServiceError:
+        return type(self)(f"{prefix}: {self}", status=self.status, code=self.code, operation=self.operation,
+                          exception_type=self.exception_type)
 
 
 class NotFound(ServiceError):
@@ -69,21 +77,3 @@ class OutcomeUnknown(ServiceError):
 
     Raised instead of retrying blindly, so the handler can re-read the object and decide.
     """
-
-
-class ResourceOperationError(DefenderAirError):
-    """A resource operation failed; the message names the resource, the object and the operation.
-
-    The underlying error (typed, with its operation and exception type) is ``__cause__``, chained with
-    ``raise ... from``.
-    """
-
-    def __init__(self, message: str, *, kind: str, name: str, operation: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.name = name
-        self.operation = operation
-
-    @property
-    def cause(self) -> BaseException | None:
-        return self.__cause__

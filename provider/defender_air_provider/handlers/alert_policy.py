@@ -11,40 +11,21 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from ..clients.alert_policies import (
-    BUILT_IN_EDITABLE,
-    INT_FIELDS,
-    LIST_FIELDS,
-    WIRE_NAMES,
-    AlertPolicy,
-    AlertPolicySettings,
-    LicenceRequired,
-)
-from ..core.errors import DefenderAirError, NotFound, ServiceError
+from ..clients.alert_policies import BUILT_IN_EDITABLE, LIST_FIELDS, WIRE_NAMES, AlertPolicy, AlertPolicySettings
+from ..core.errors import DefenderAirError, LicenceRequired, NotFound, ServiceError
 from ..core.redaction import get_logger
+from ..definitions import ALERT_POLICY
 from . import context
 from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, without_zwsp
 from .base import AirProvider, create_once, failures_named
-from .values import as_int, fold, is_address, is_unknown
+from .fields import changed_inputs, check_inputs, decode
+from .values import is_address, is_unknown
 
 LOG = get_logger()
 KIND = "AlertPolicy"
-SETTINGS = tuple(WIRE_NAMES)  # the contract's argument names, in contract order
-
-# Canonical spellings (o365-policies.md §3.1 "Values seen in reality"); input matching is case-insensitive.
-ENUMS: dict[str, tuple[str, ...]] = {
-    "severity": ("Low", "Medium", "High", "Informational"),
-    "category": ("AccessGovernance", "ComplianceManager", "DataGovernance", "DataLossPrevention", "MailFlow",
-                 "Others", "PrivacyManagement", "Supervision", "ThreatManagement"),
-    "threat_type": ("Activity", "Malware", "Phish", "Malicious", "MaliciousUrlClick", "MailFlow"),
-    "aggregation_type": ("None", "SimpleAggregation", "AnomalousAggregation", "CustomAggregation"),
-}
-TEXT_FIELDS = ("filter", "description", "comment")
-BOOL_FIELDS = ("enabled", "notification_enabled")
-MINIMUMS = {"threshold": 3, "time_window": 60, "notify_user_throttle_threshold": 1,
-            "notify_user_throttle_window": 1}
+SETTINGS = tuple(WIRE_NAMES)  # the service settings, in the definition's order
 NEW_REQUIRES = ("category", "threat_type", "notify_users")  # New-ProtectionAlert's mandatory parameters
-COMPUTED = ("is_built_in", "policy_id", "service_name")
+BUILT_IN_ONLY = ", ".join(f.name for f in ALERT_POLICY.inputs if f.on_built_in and f.name != "name")
 
 
 class AlertPolicyError(DefenderAirError):
@@ -52,106 +33,45 @@ class AlertPolicyError(DefenderAirError):
 
 
 # ---------------------------------------------------------------------------------------------- inputs
-def canonical_enum(prop: str, value: object) -> str | None:
-    """The service's spelling of an enum value given in any case, or None when it is not a valid value."""
-    return next((c for c in ENUMS[prop] if isinstance(value, str) and c.lower() == value.lower()), None)
-
-
 def _canonical_notify(value: str) -> str:
     return "TenantAdmins" if value.strip().lower() == "tenantadmins" else value.strip()
 
 
 def settings_of(props: dict[str, Any]) -> AlertPolicySettings:
-    """Inputs (or outputs) -> settings; engine floats become ints, enums their canonical spelling."""
-    values: dict[str, Any] = {}
-    for name in SETTINGS:
-        raw = props.get(name)
-        if raw is None or is_unknown(raw):
-            continue
-        if name in LIST_FIELDS:
-            items = [str(v) for v in raw if isinstance(v, str)]
-            values[name] = tuple(_canonical_notify(v) for v in items) if name == "notify_users" else tuple(items)
-        elif name in INT_FIELDS:
-            values[name] = as_int(raw)
-        elif name in ENUMS:
-            values[name] = canonical_enum(name, raw) or str(raw)
-        else:
-            values[name] = raw
-    return AlertPolicySettings(**values)
-
-
-def _same(name: str, old: Any, new: Any) -> bool:
-    """Compare one setting the way the service does: lists order- and case-free, enums case-free."""
-    if name in LIST_FIELDS:
-        return fold(list(old or ())) == fold(list(new or ()))
-    if name in ENUMS and isinstance(old, str) and isinstance(new, str):
-        return old.lower() == new.lower()
-    if name in INT_FIELDS:
-        return as_int(old) == as_int(new)
-    return bool(old == new)
+    """Checked inputs (or outputs) -> settings. Check normalised them; only engine floats are decoded here."""
+    values = decode(ALERT_POLICY, props)
+    return AlertPolicySettings(**{name: values.get(name) for name in SETTINGS if not is_unknown(values.get(name))})
 
 
 def _changed(old: AlertPolicySettings, new: AlertPolicySettings) -> set[str]:
     """Settings given in ``new`` that differ from ``old`` (a setting not given is not managed)."""
-    return {name for name, value in new.given().items() if not _same(name, getattr(old, name), value)}
+    return set(changed_inputs(ALERT_POLICY, {k: _listed(k, v) for k, v in old.given().items()},
+                              {k: _listed(k, v) for k, v in new.given().items()},
+                              compare={"name": lambda _a, _b: True, "adopt_existing": lambda _a, _b: True}))
+
+
+def _listed(name: str, value: Any) -> Any:
+    return list(value) if name in LIST_FIELDS and value is not None else value
 
 
 # ---------------------------------------------------------------------------------------------- check
 def _check(news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
-    failures: list[CheckFailure] = []
-    inputs = dict(news)
+    inputs, failures = check_inputs(ALERT_POLICY, news)
 
     def fail(prop: str, reason: str) -> None:
         failures.append(CheckFailure(prop, reason))
 
-    name = news.get("name")
-    if not is_unknown(name) and (not isinstance(name, str) or not name.strip()):
-        fail("name", "name is required: the alert policy's name (for a built-in policy, its name as listed in "
-                     "the Defender portal).")
-    for prop in (*BOOL_FIELDS, "adopt_existing"):
-        value = news.get(prop)
-        if value is not None and not is_unknown(value) and not isinstance(value, bool):
-            fail(prop, f"{prop} must be true or false, not {value!r}.")
-    for prop, allowed in ENUMS.items():
-        value = news.get(prop)
-        if value is None or is_unknown(value):
-            continue
-        match = canonical_enum(prop, value)
-        if match is None:
-            fail(prop, f"{prop} must be one of {', '.join(allowed)}; got {value!r}.")
-        else:
-            inputs[prop] = match
-    for prop in INT_FIELDS:
-        value = news.get(prop)
-        if value is None or is_unknown(value):
-            continue
-        number = as_int(value)
-        if number is None:
-            fail(prop, f"{prop} must be a whole number, not {value!r}.")
-        elif number < MINIMUMS[prop]:
-            fail(prop, f"{prop} must be at least {MINIMUMS[prop]}" + (" (minutes)." if "window" in prop else "."))
-        else:
-            inputs[prop] = number
-    for prop in TEXT_FIELDS:
-        value = news.get(prop)
-        if value is not None and not is_unknown(value) and not isinstance(value, str):
-            fail(prop, f"{prop} must be a string.")
-    for prop in LIST_FIELDS:
-        value = news.get(prop)
-        if value is None or is_unknown(value):
-            continue
-        if not isinstance(value, list) or not all(isinstance(v, str) or is_unknown(v) for v in value):
-            fail(prop, f"{prop} must be a list of strings.")
-            continue
-        if prop == "notify_users":
-            for item in value:
-                if isinstance(item, str) and item.strip().lower() != "tenantadmins" and not is_address(item):
-                    fail(prop, f"notify_users: {item!r} is not an SMTP address or 'TenantAdmins'.")
-            inputs[prop] = [_canonical_notify(v) if isinstance(v, str) else v for v in value]
-        elif any(isinstance(v, str) and not v.strip() for v in value):
-            fail(prop, "operations must not contain empty names.")
+    notify = inputs.get("notify_users")
+    if isinstance(notify, list) and not any(f.property == "notify_users" for f in failures):
+        for item in notify:
+            if isinstance(item, str) and item.strip().lower() != "tenantadmins" and not is_address(item):
+                fail("notify_users", f"notify_users: {item!r} is not an SMTP address or 'TenantAdmins'.")
+        inputs["notify_users"] = [_canonical_notify(v) if isinstance(v, str) else v for v in notify]
+        if not notify:
+            fail("notify_users", "notify_users must name at least one recipient (an SMTP address or 'TenantAdmins'); "
+                                 "leave it unset to keep the service's recipients.")
 
-    # Cross-field rules of New-/Set-ProtectionAlert (o365-policies.md §3.1).
+    # Cross-field rules of New-/Set-ProtectionAlert (docs/wire/security-compliance.md §3.1).
     # Unset aggregation_type / threat_type are not managed (New- defaults to SimpleAggregation), so only an explicit
     # conflicting value is refused.
     aggregation, threat = inputs.get("aggregation_type"), inputs.get("threat_type")
@@ -160,24 +80,21 @@ def _check(news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
             fail(prop, f"{prop} is only allowed with aggregation_type='SimpleAggregation', not '{aggregation}'.")
     if news.get("operations") and isinstance(threat, str) and threat != "Activity":
         fail("operations", f"operations are only allowed with threat_type='Activity', not '{threat}'.")
-    if isinstance(news.get("notify_users"), list) and not news["notify_users"]:
-        fail("notify_users", "notify_users must name at least one recipient (an SMTP address or 'TenantAdmins'); "
-                             "leave it unset to keep the service's recipients.")
 
     # A built-in policy from the shipped catalogue: only the portal-editable settings may be given.
+    name = inputs.get("name")
     built_in = find_built_in(name) if isinstance(name, str) else None
     if built_in is not None:
-        for prop in _not_editable(news):
-            fail(prop, f"'{built_in.display_name}' is a built-in alert policy: only enabled, notify_users, "
-                       f"notification_enabled and the notify_user_throttle settings can be set on it, not {prop}.")
+        for prop in _not_editable(inputs):
+            fail(prop, f"'{built_in.display_name}' is a built-in alert policy: only {BUILT_IN_ONLY} can be set on it, "
+                       f"not {prop}.")
     return inputs, failures
 
 
 def _not_editable(props: dict[str, Any]) -> list[str]:
-    given = [name for name in SETTINGS if props.get(name) is not None and name not in BUILT_IN_EDITABLE]
-    if props.get("adopt_existing") is True:
-        given.append("adopt_existing")
-    return given
+    """Arguments given that a built-in policy does not accept (``adopt_existing`` counts only when true)."""
+    return [f.name for f in ALERT_POLICY.inputs
+            if not f.on_built_in and props.get(f.name) is not None and props.get(f.name) != f.default]
 
 
 # ---------------------------------------------------------------------------------------------- outputs
@@ -218,18 +135,21 @@ class AlertPolicyProvider(AirProvider):
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        name = news.get("name")
-        if is_unknown(name) or identity_key(str(name)) != identity_key(str(olds.get("name") or "")):
+        changed = changed_inputs(ALERT_POLICY, olds, news, compare={
+            # Built-in names may carry a trailing zero-width space on the service (docs/wire/security-compliance.md
+            # §3.6); identity compares without it, case-insensitively.
+            "name": lambda old, new: identity_key(str(old or "")) == identity_key(str(new)),
+            # Compared only where the old value is known: an unset threat_type was never managed.
+            "threat_type": lambda old, new: old is None or str(old).lower() == str(new).lower(),
+            # A create-time instruction: flipping it later changes nothing on the service.
+            "adopt_existing": lambda _old, _new: True,
+        })
+        if "name" in changed:
             # A new name does not clash with the old one: create the new policy before removing the old.
             return DiffResult(changes=True, replaces=["name"], delete_before_replace=False)
-        threat = news.get("threat_type")
-        if is_unknown(threat) or (threat is not None and olds.get("threat_type") is not None
-                                  and str(threat).lower() != str(olds["threat_type"]).lower()):
+        if "threat_type" in changed:
             # Same name, so the old policy must go first.
             return DiffResult(changes=True, replaces=["threat_type"], delete_before_replace=True)
-        if any(is_unknown(news.get(prop)) for prop in SETTINGS):
-            return DiffResult(changes=True)
-        changed = _changed(settings_of(olds), settings_of(news))
         return DiffResult(changes=bool(changed), replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -297,17 +217,15 @@ def _refuse_not_editable(name: str, props: dict[str, Any]) -> None:
     not_editable = _not_editable(props)
     if not_editable:
         raise AlertPolicyError(
-            f"'{name}' is a built-in alert policy: only enabled, notify_users, notification_enabled and the "
-            f"notify_user_throttle settings can be set on it; remove {', '.join(not_editable)} from the resource."
+            f"'{name}' is a built-in alert policy: only {BUILT_IN_ONLY} can be set on it; remove "
+            f"{', '.join(not_editable)} from the resource."
         )
 
 
 def _set_built_in(identity: str, desired: AlertPolicySettings, changed: set[str]) -> None:
     try:
         context.current().alert_policies.update(identity, desired, changed & BUILT_IN_EDITABLE)
-    except ServiceError as exc:
-        if not isinstance(exc, NotFound) and "ErrorRuleNotFoundException" not in str(exc):
-            raise
+    except NotFound as exc:
         # Seen on real tenants: "There is no rule matching identity ..." for a built-in (wire-details C3).
         raise AlertPolicyError(
             f"the service would not edit built-in alert policy '{identity}': {exc}. Some tenants cannot change "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 
-from ..core.errors import DefenderAirError, OutcomeUnknown, ServiceError
+from ..core.errors import AlreadyExists, DefenderAirError, OutcomeUnknown
 from ..core.redaction import get_logger
 from ..core.settings import CONFIG_KEYS, NAMESPACE
 from . import context
@@ -23,22 +24,21 @@ class AirProvider(ResourceProvider):
         context.configure(config)
 
 
-class failures_named:
+@contextmanager
+def failures_named(kind: str, name: object, operation: str) -> Iterator[None]:
     """Prefix every provider error with the resource kind, the object and the operation.
 
     ``with failures_named("PresetPolicyAssignment", "strict", "create"):`` turns "Exchange Online: ..." into
-    "PresetPolicyAssignment 'strict' (create): Exchange Online: ...". The engine adds the resource URN.
+    "PresetPolicyAssignment 'strict' (create): Exchange Online: ...", as an error of the same type (with the same
+    operation and service exception type) chained ``from`` the original. The engine adds the resource URN.
     """
-
-    def __init__(self, kind: str, name: object, operation: str) -> None:
-        self._prefix = f"{kind} '{name}' ({operation})"
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, DefenderAirError) and not str(exc).startswith(self._prefix):
-            exc.args = (f"{self._prefix}: {exc}",)
+    prefix = f"{kind} '{name}' ({operation})"
+    try:
+        yield
+    except DefenderAirError as exc:
+        if str(exc).startswith(prefix):
+            raise
+        raise exc.in_context(prefix) from exc
 
 
 T = TypeVar("T")
@@ -61,7 +61,5 @@ def create_once(create: Callable[[], T], find: Callable[[], T | None], what: str
         return found
     try:
         return create()
-    except ServiceError as exc:
-        if exc.status != 400 or "already exists" not in str(exc):
-            raise
+    except AlreadyExists:
         return None

@@ -15,21 +15,18 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from ..clients.presets import RULE_NAMES, PresetRule, RecipientConditions
 from ..core.errors import DefenderAirError, NotFound, PermissionDenied
 from ..core.redaction import get_logger
+from ..definitions import PRESET_POLICY_ASSIGNMENT, RECIPIENT_SCOPE
 from . import context
 from .base import AirProvider, create_once, failures_named
-from .values import as_bool, fold, is_address, is_domain, is_unknown, str_list
+from .fields import changed_inputs, check_inputs
+from .values import as_bool, is_address, is_domain, str_list
 
 LOG = get_logger()
 KIND = "PresetPolicyAssignment"
-PRESETS = ("standard", "strict")
-SCOPE_KEYS = ("users", "groups", "domains")
-# Recipient scope key -> (condition parameter, exception parameter) on both rules.
-SCOPE_FIELDS = {
-    "users": ("SentTo", "ExceptIfSentTo"),
-    "groups": ("SentToMemberOf", "ExceptIfSentToMemberOf"),
-    "domains": ("RecipientDomainIs", "ExceptIfRecipientDomainIs"),
-}
-INPUT_KEYS = ("preset", "enabled", "recipients", "exclusions", "defender_for_office365")
+SCOPE_KEYS = tuple(f.name for f in RECIPIENT_SCOPE.fields)
+# Recipient scope key -> (condition parameter, exception parameter) on both rules: the exception is the
+# condition's ``ExceptIf`` form (docs/wire/exchange-online.md §2).
+SCOPE_FIELDS = {f.name: (str(f.wire), f"ExceptIf{f.wire}") for f in RECIPIENT_SCOPE.fields}
 
 
 class PresetNotTurnedOnError(DefenderAirError):
@@ -87,49 +84,28 @@ def _state(enabled: bool) -> str:
 class PresetPolicyAssignmentProvider(AirProvider):
     # ------------------------------------------------------------------ check (no API call)
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures: list[CheckFailure] = []
-        inputs = dict(news)
-        preset = news.get("preset")
-        if preset is None:
-            failures.append(CheckFailure("preset", "preset is required: 'standard' or 'strict'."))
-        elif not is_unknown(preset):
-            if not isinstance(preset, str) or preset.strip().lower() not in PRESETS:
-                failures.append(CheckFailure(
-                    "preset", f"preset must be 'standard' or 'strict', not {preset!r}."))
-            else:
-                inputs["preset"] = preset.strip().lower()
-        for key in ("enabled", "defender_for_office365"):
-            value = news.get(key)
-            if value is not None and not is_unknown(value) and not isinstance(value, bool):
-                failures.append(CheckFailure(key, f"{key} must be true or false, not {value!r}."))
-        scopes = {key: news.get(key) for key in ("recipients", "exclusions")}
-        for key, value in scopes.items():
-            failures.extend(_check_scope(key, value))
-        failures.extend(_check_overlap(scopes["recipients"], scopes["exclusions"]))
+        inputs, failures = check_inputs(PRESET_POLICY_ASSIGNMENT, news)
+        failed = {f.property.split("[")[0] for f in failures}
+        for key in ("recipients", "exclusions"):
+            failures.extend(_check_scope(key, inputs.get(key), failed))
+        failures.extend(_check_overlap(inputs.get("recipients"), inputs.get("exclusions")))
         return CheckResult(inputs, failures)
 
     # ------------------------------------------------------------------ diff (no API call)
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        if is_unknown(news.get("preset")) or str(news.get("preset")).lower() != str(olds.get("preset")).lower():
+        changed = changed_inputs(PRESET_POLICY_ASSIGNMENT, olds, news)
+        if "preset" in changed:
             # Another preset is another pair of rules: turn the new one on before the old one off.
             return DiffResult(changes=True, replaces=["preset"], delete_before_replace=False)
-        if any(is_unknown(news.get(key)) for key in INPUT_KEYS):
-            return DiffResult(changes=True)
+        if changed:
+            return DiffResult(changes=True, replaces=[])
         old, new = Desired.from_props(olds), Desired.from_props(news)
         expected = _state(new.enabled)
         # The live rule states as last read (create, update or refresh): drift to repair shows here.
         eop_drift = olds.get("eop_rule_state", expected) != expected
         atp_drift = old.defender_for_office365 and new.defender_for_office365 and (
             olds.get("atp_rule_state") != expected or olds.get("atp_rule_in_sync") is False)
-        changed = (
-            old.enabled != new.enabled
-            or old.defender_for_office365 != new.defender_for_office365
-            or any(fold(old.recipients[k]) != fold(new.recipients[k]) for k in SCOPE_KEYS)
-            or any(fold(old.exclusions[k]) != fold(new.exclusions[k]) for k in SCOPE_KEYS)
-            or eop_drift
-            or atp_drift
-        )
-        return DiffResult(changes=changed, replaces=[])
+        return DiffResult(changes=eop_drift or atp_drift, replaces=[])
 
     # ------------------------------------------------------------------ create / update
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -250,23 +226,18 @@ def _computed(live: Desired, eop: PresetRule, atp: PresetRule | None) -> dict[st
     }
 
 
-def _check_scope(key: str, value: Any) -> list[CheckFailure]:
-    if value is None or is_unknown(value):
-        return []
+def _check_scope(key: str, value: Any, failed: set[str]) -> list[CheckFailure]:
+    """Address and domain syntax, and duplicates (the definition checked the shape)."""
     if not isinstance(value, dict):
-        return [CheckFailure(key, f"{key} must be a RecipientScopeArgs or a dict with users, groups, domains.")]
-    failures = [CheckFailure(key, f"{key} has an unknown key {extra!r}; use users, groups and domains.")
-                for extra in sorted(set(value) - set(SCOPE_KEYS))]
+        return []
+    failures = []
     for sub in SCOPE_KEYS:
         items = value.get(sub)
-        if items is None or is_unknown(items):
-            continue
-        if not isinstance(items, list) or not all(isinstance(i, str) or is_unknown(i) for i in items):
-            failures.append(CheckFailure(f"{key}.{sub}", f"{key}.{sub} must be a list of strings."))
+        if not isinstance(items, list) or f"{key}.{sub}" in failed:
             continue
         seen: set[str] = set()
         for item in items:
-            if is_unknown(item):
+            if not isinstance(item, str):
                 continue
             valid = is_domain(item) if sub == "domains" else is_address(item)
             if not valid:
@@ -283,7 +254,7 @@ def _check_overlap(recipients: Any, exclusions: Any) -> list[CheckFailure]:
         return []
     failures = []
     for sub in SCOPE_KEYS:
-        included = {i.lower() for i in str_list(recipients.get(sub)) if not is_unknown(i)}
+        included = {i.lower() for i in str_list(recipients.get(sub))}
         for item in str_list(exclusions.get(sub)):
             if item.lower() in included:
                 failures.append(CheckFailure(

@@ -134,24 +134,25 @@ class MachineGroupsClient:
         if status in (401, 419, 440) or sign_in or (status == 403 and _SESSION_WORDS.search(text)):
             raise SessionExpired(
                 f"Defender portal: {what} was refused (HTTP {status}): the portal session is missing, expired or "
-                f"was rejected. {SESSION_PROCEDURE}", status=status)
+                f"was rejected. {SESSION_PROCEDURE}", status=status, operation=what)
         if status == 403:
             raise PermissionDenied(
                 f"Defender portal: {what} was refused (HTTP 403): {text[:300] or 'no details'}. The signed-in user "
                 "needs the Security Administrator role (or 'Manage portal system settings') to change device "
-                "groups.", status=status)
+                "groups.", status=status, operation=what)
         if status == 500 and re.search(r"xsrf|csrf|antiforgery", text, re.IGNORECASE):
             raise SessionExpired(
                 f"Defender portal: {what} failed (HTTP 500) on the XSRF token: {text[:300]}. {SESSION_PROCEDURE}",
-                status=status)
+                status=status, operation=what)
         if status == 500:
             # A wrong or undecoded X-XSRF-TOKEN gives a bare HTTP 500 (XLR Update-XsrfToken), and so can a fault of
             # the portal: say both.
             raise ServiceError(
                 f"Defender portal: {what} failed (HTTP 500): {text[:300] or 'no details'}. If it repeats, the "
-                f"session's XSRF token was probably rejected. {SESSION_PROCEDURE}", status=status)
+                f"session's XSRF token was probably rejected. {SESSION_PROCEDURE}", status=status, operation=what)
         if status >= 400:
-            raise ServiceError(f"Defender portal: {what} failed (HTTP {status}): {text[:500]}", status=status)
+            raise ServiceError(f"Defender portal: {what} failed (HTTP {status}): {text[:500]}", status=status,
+                               operation=what)
 
 
 def _items(response: HttpResponse, what: str) -> list[dict[str, Any]]:
