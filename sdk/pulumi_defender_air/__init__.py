@@ -2,22 +2,51 @@
 
     import pulumi_defender_air as air
 
-    air.PresetPolicyAssignment("strict", preset="strict",
+    air.PresetPolicyAssignment("strict", preset=air.Preset.STRICT,
                                recipients=air.RecipientScopeArgs(groups=["priority-accounts@contoso.com"]))
 """
 
-from .alert_policy import AIR_TRIGGER_ALERT_POLICIES, BUILT_IN_ALERT_POLICIES, AlertPolicy
-from .device_group import AutomationLevel, DefaultDeviceGroup, DeviceGroup, DeviceGroupRuleArgs
-from .preset_policy_assignment import PresetPolicyAssignment, RecipientScopeArgs
+from .alert_policy import AIR_TRIGGER_ALERT_POLICIES, BUILT_IN_ALERT_POLICIES, AlertPolicy, AlertPolicyArgs
+from .device_group import (
+    DefaultDeviceGroup,
+    DefaultDeviceGroupArgs,
+    DeviceGroup,
+    DeviceGroupArgs,
+    DeviceGroupRuleArgs,
+)
+from .enums import (
+    AlertAggregationType,
+    AlertCategory,
+    AlertSeverity,
+    AlertThreatType,
+    AutomationLevel,
+    DeviceGroupRuleOperator,
+    DeviceGroupRuleProperty,
+    Preset,
+    RuleState,
+)
+from .preset_policy_assignment import PresetPolicyAssignment, PresetPolicyAssignmentArgs, RecipientScopeArgs
 
 __all__ = [
     "AIR_TRIGGER_ALERT_POLICIES",
     "BUILT_IN_ALERT_POLICIES",
+    "AlertAggregationType",
+    "AlertCategory",
     "AlertPolicy",
+    "AlertPolicyArgs",
+    "AlertSeverity",
+    "AlertThreatType",
     "AutomationLevel",
     "DefaultDeviceGroup",
+    "DefaultDeviceGroupArgs",
     "DeviceGroup",
+    "DeviceGroupArgs",
     "DeviceGroupRuleArgs",
+    "DeviceGroupRuleOperator",
+    "DeviceGroupRuleProperty",
+    "Preset",
     "PresetPolicyAssignment",
+    "PresetPolicyAssignmentArgs",
     "RecipientScopeArgs",
+    "RuleState",
 ]

@@ -3,25 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, overload
 
 import pulumi
-import pulumi.dynamic
 
-from defender_air_provider.handlers.alert_policy import AlertPolicyProvider
+from defender_air_provider.definitions import ALERT_POLICY
 from defender_air_provider.handlers.alert_policy_catalogue import AIR_TRIGGERS, CATALOGUE, without_zwsp
 
-from ._utilities import claim_singleton
+from ._utilities import AirResource, claim_singleton, split_call
+from .enums import AlertAggregationType, AlertCategory, AlertSeverity, AlertThreatType
 
-#: Names of the built-in alert policies that start automated investigations (Microsoft's alert-policies
-#: article, "Automated investigation" = Yes). If they are disabled or replaced by custom alerts, AIR isn't
-#: triggered. Names are given without the trailing zero-width space some of them carry on the service.
+#: Names of the built-in alert policies that start automated investigations (Microsoft's alert-policies article,
+#: "Automated investigation" = Yes). If they are disabled or replaced by custom alerts, AIR isn't triggered. Names
+#: are given without the trailing zero-width space some of them carry on the service.
 AIR_TRIGGER_ALERT_POLICIES: tuple[str, ...] = tuple(p.display_name for p in AIR_TRIGGERS if not p.retired)
 #: Every built-in alert policy of the shipped catalogue (display names).
 BUILT_IN_ALERT_POLICIES: tuple[str, ...] = tuple(p.display_name for p in CATALOGUE)
 
 
-class AlertPolicy(pulumi.dynamic.Resource, module="air", name="AlertPolicy"):
+@dataclass(kw_only=True)
+class AlertPolicyArgs:
+    """The arguments of an ``AlertPolicy`` (see ``AlertPolicy`` for each one)."""
+
+    name: pulumi.Input[str]
+    enabled: pulumi.Input[bool] | None = None
+    notify_users: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    notification_enabled: pulumi.Input[bool] | None = None
+    severity: pulumi.Input[str | AlertSeverity] | None = None
+    category: pulumi.Input[str | AlertCategory] | None = None
+    threat_type: pulumi.Input[str | AlertThreatType] | None = None
+    operations: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    aggregation_type: pulumi.Input[str | AlertAggregationType] | None = None
+    threshold: pulumi.Input[int] | None = None
+    time_window: pulumi.Input[int] | None = None
+    filter: pulumi.Input[str] | None = None
+    description: pulumi.Input[str] | None = None
+    comment: pulumi.Input[str] | None = None
+    notify_user_throttle_threshold: pulumi.Input[int] | None = None
+    notify_user_throttle_window: pulumi.Input[int] | None = None
+    adopt_existing: pulumi.Input[bool] | None = None
+
+
+class AlertPolicy(AirResource, module="air", name="AlertPolicy"):
     """An Office 365 alert policy (``*-ProtectionAlert``).
 
     For a built-in policy (``is_built_in``) only ``enabled``, ``notify_users``, ``notification_enabled`` and the
@@ -29,39 +53,68 @@ class AlertPolicy(pulumi.dynamic.Resource, module="air", name="AlertPolicy"):
     policy is created, updated in place and removed. An optional setting left unset is not managed.
     """
 
-    name: pulumi.Output[str]
-    enabled: pulumi.Output[bool]
-    notify_users: pulumi.Output[list[str] | None]
-    notification_enabled: pulumi.Output[bool | None]
-    severity: pulumi.Output[str | None]
-    category: pulumi.Output[str | None]
-    threat_type: pulumi.Output[str | None]
-    operations: pulumi.Output[list[str] | None]
-    aggregation_type: pulumi.Output[str | None]
-    threshold: pulumi.Output[int | None]
-    time_window: pulumi.Output[int | None]
-    filter: pulumi.Output[str | None]
-    description: pulumi.Output[str | None]
-    comment: pulumi.Output[str | None]
-    notify_user_throttle_threshold: pulumi.Output[int | None]
-    notify_user_throttle_window: pulumi.Output[int | None]
-    adopt_existing: pulumi.Output[bool]
-    is_built_in: pulumi.Output[bool]
-    policy_id: pulumi.Output[str]
+    _definition = ALERT_POLICY
 
+    name: pulumi.Output[str]
+    """Identity; changing it replaces the policy (the new one is created before the old one is removed). Compared case-insensitively, ignoring the trailing zero-width space that some built-in names carry."""  # noqa: E501
+    enabled: pulumi.Output[bool]
+    """Whether the policy is on (the service's `Disabled`, inverted)."""
+    notify_users: pulumi.Output[list[str] | None]
+    """SMTP addresses or `TenantAdmins` to notify."""
+    notification_enabled: pulumi.Output[bool | None]
+    """Whether notifications are sent."""
+    severity: pulumi.Output[str | None]
+    """The alert's severity."""
+    category: pulumi.Output[str | None]
+    """The alert's category."""
+    threat_type: pulumi.Output[str | None]
+    """What the alert watches; changing it replaces the policy."""
+    operations: pulumi.Output[list[str] | None]
+    """Audited operations; only with `threat_type="Activity"`."""
+    aggregation_type: pulumi.Output[str | None]
+    """How events are aggregated into alerts."""
+    threshold: pulumi.Output[int | None]
+    """Events that raise an alert; only with `SimpleAggregation`; at least 3."""
+    time_window: pulumi.Output[int | None]
+    """Minutes over which `threshold` counts; only with `SimpleAggregation`; at least 60."""
+    filter: pulumi.Output[str | None]
+    """OPATH filter."""
+    description: pulumi.Output[str | None]
+    """Sent on create and update; `Get-ProtectionAlert` does not return it, so drift is not detected."""
+    comment: pulumi.Output[str | None]
+    """A comment."""
+    notify_user_throttle_threshold: pulumi.Output[int | None]
+    """Most notifications per window."""
+    notify_user_throttle_window: pulumi.Output[int | None]
+    """The notification window in minutes."""
+    adopt_existing: pulumi.Output[bool]
+    """Custom policies only: take over an existing policy of the same name (it is then updated to match)."""
+    is_built_in: pulumi.Output[bool]
+    """Whether the policy is a built-in (system) policy."""
+    policy_id: pulumi.Output[str]
+    """The service's ImmutableId of the policy (also the resource id)."""
+    service_name: pulumi.Output[str]
+    """The policy's exact name on the service (with any trailing zero-width space): what later calls use."""
+
+    @overload
+    def __init__(self, resource_name: str, args: AlertPolicyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        ...
+
+    @overload
     def __init__(
         self,
         resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
         *,
         name: pulumi.Input[str],
         enabled: pulumi.Input[bool] | None = None,
         notify_users: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         notification_enabled: pulumi.Input[bool] | None = None,
-        severity: pulumi.Input[str] | None = None,
-        category: pulumi.Input[str] | None = None,
-        threat_type: pulumi.Input[str] | None = None,
+        severity: pulumi.Input[str | AlertSeverity] | None = None,
+        category: pulumi.Input[str | AlertCategory] | None = None,
+        threat_type: pulumi.Input[str | AlertThreatType] | None = None,
         operations: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
-        aggregation_type: pulumi.Input[str] | None = None,
+        aggregation_type: pulumi.Input[str | AlertAggregationType] | None = None,
         threshold: pulumi.Input[int] | None = None,
         time_window: pulumi.Input[int] | None = None,
         filter: pulumi.Input[str] | None = None,
@@ -70,30 +123,21 @@ class AlertPolicy(pulumi.dynamic.Resource, module="air", name="AlertPolicy"):
         notify_user_throttle_threshold: pulumi.Input[int] | None = None,
         notify_user_throttle_window: pulumi.Input[int] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        values, opts = split_call(AlertPolicyArgs, args, kwargs, "AlertPolicy")
+        name = values.get("name")
         # Two resources for one policy would overwrite each other on every `pulumi up`. (The trailing zero-width
         # space some built-in names carry is ignored here too.)
-        claim_singleton("AlertPolicy", without_zwsp(name) if isinstance(name, str) else name, resource_name, "name")
-        props: dict[str, Any] = {
-            "name": name,
-            "enabled": True if enabled is None else enabled,
-            "notify_users": notify_users,
-            "notification_enabled": notification_enabled,
-            "severity": severity,
-            "category": category,
-            "threat_type": threat_type,
-            "operations": operations,
-            "aggregation_type": aggregation_type,
-            "threshold": threshold,
-            "time_window": time_window,
-            "filter": filter,
-            "description": description,
-            "comment": comment,
-            "notify_user_throttle_threshold": notify_user_throttle_threshold,
-            "notify_user_throttle_window": notify_user_throttle_window,
-            "adopt_existing": False if adopt_existing is None else adopt_existing,
-            "is_built_in": None,
-            "policy_id": None,
-        }
-        super().__init__(AlertPolicyProvider(), resource_name, props, opts)
+        if name is not None:
+            claim_singleton("AlertPolicy", without_zwsp(name) if isinstance(name, str) else name, resource_name,
+                            "name")
+        self._register(resource_name, values, opts)
+
+    @classmethod
+    def get(cls, resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None,
+            ) -> AlertPolicy:
+        """The existing alert policy whose ImmutableId (``policy_id``) is ``id``, read live."""
+        return cls._read(resource_name, id, opts)

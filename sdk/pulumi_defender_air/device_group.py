@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import pulumi
-import pulumi.dynamic
 
-from defender_air_provider.handlers.device_group import DefaultDeviceGroupProvider, DeviceGroupProvider
+from defender_air_provider.definitions import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
 
-from ._utilities import claim_singleton, plain_args
-
-
-class AutomationLevel(str, enum.Enum):
-    """Automation level of automated investigation and remediation for a device group (Microsoft recommends
-    ``FULL``)."""
-
-    FULL = "full"  # Full - remediate threats automatically
-    SEMI_ALL_FOLDERS = "semi_all_folders"  # Semi - require approval for all folders
-    SEMI_CORE_FOLDERS = "semi_core_folders"  # Semi - core folders: refused until its wire value is known
-    SEMI_NON_TEMP_FOLDERS = "semi_non_temp_folders"  # Semi - require approval for non-temp folders
-    NONE = "none"  # No automated response
+from ._utilities import AirResource, claim_singleton, split_call
+from .enums import AutomationLevel, DeviceGroupRuleOperator, DeviceGroupRuleProperty
 
 
 @dataclass
@@ -35,22 +23,29 @@ class DeviceGroupRuleArgs:
     ``WindowsServer2022``).
     """
 
-    property: pulumi.Input[str]
-    operator: pulumi.Input[str]
+    property: pulumi.Input[str | DeviceGroupRuleProperty]
+    operator: pulumi.Input[str | DeviceGroupRuleOperator]
     value: pulumi.Input[str] | pulumi.Input[Sequence[pulumi.Input[str]]]
 
 
-def _rules(rules: Any) -> Any:
-    if rules is None or isinstance(rules, pulumi.Output):
-        return rules
-    return [plain_args(r, DeviceGroupRuleArgs, "rules[]") for r in rules]
+DeviceGroupRuleInput = DeviceGroupRuleArgs | Mapping[str, Any]
+NESTED = {"DeviceGroupRule": DeviceGroupRuleArgs}
 
 
-def _level(level: Any) -> Any:
-    return level.value if isinstance(level, AutomationLevel) else level
+@dataclass(kw_only=True)
+class DeviceGroupArgs:
+    """The arguments of a ``DeviceGroup`` (see ``DeviceGroup`` for each one)."""
+
+    display_name: pulumi.Input[str]
+    automation_level: pulumi.Input[str | AutomationLevel]
+    description: pulumi.Input[str] | None = None
+    rules: pulumi.Input[Sequence[pulumi.Input[DeviceGroupRuleInput]]] | None = None
+    rank: pulumi.Input[int] | None = None
+    user_groups: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    adopt_existing: pulumi.Input[bool] | None = None
 
 
-class DeviceGroup(pulumi.dynamic.Resource, module="air", name="DeviceGroup"):
+class DeviceGroup(AirResource, module="air", name="DeviceGroup"):
     """A Defender for Endpoint device group with its automation level, membership rules, rank and user access.
 
     Written through the Defender portal's machine-groups API, which replaces the whole collection on every
@@ -58,65 +53,113 @@ class DeviceGroup(pulumi.dynamic.Resource, module="air", name="DeviceGroup"):
     Needs ``defender-air:portalSession`` (see docs/device-groups.md).
     """
 
-    display_name: pulumi.Output[str]
-    automation_level: pulumi.Output[str]
-    description: pulumi.Output[str | None]
-    rules: pulumi.Output[list[dict[str, Any]]]
-    rank: pulumi.Output[int]
-    user_groups: pulumi.Output[list[str]]
-    adopt_existing: pulumi.Output[bool]
-    group_id: pulumi.Output[str]
+    _definition = DEVICE_GROUP
 
+    display_name: pulumi.Output[str]
+    """Unique in the tenant (compared case-insensitively); changing it renames the group in place."""
+    automation_level: pulumi.Output[str]
+    """`full`, `semi_all_folders`, `semi_core_folders` (refused until its wire value is known), `semi_non_temp_folders` or `none`; Microsoft recommends `full`."""  # noqa: E501
+    description: pulumi.Output[str | None]
+    """Free text; unset = not managed."""
+    rules: pulumi.Output[list[dict[str, Any]]]
+    """Membership rules `{property, operator, value}`; unset = no rules (an update clears them)."""
+    rank: pulumi.Output[int]
+    """1 = highest; unset = keep the group's rank (a new group goes last, above "Ungrouped devices"). As an output: the group's actual rank."""  # noqa: E501
+    user_groups: pulumi.Output[list[str]]
+    """Entra group object IDs or display names (resolved through Microsoft Graph) allowed to see the group; empty = visible to all."""  # noqa: E501
+    adopt_existing: pulumi.Output[bool]
+    """Take over an existing group of the same name instead of failing."""
+    group_id: pulumi.Output[str]
+    """The portal's MachineGroupId (also the resource id)."""
+    requested_rank: pulumi.Output[int | None]
+    """The rank last asked for (`rank` shows the actual one)."""
+    rank_in_place: pulumi.Output[bool | None]
+    """Whether the group was at the requested rank when last read."""
+    user_group_ids: pulumi.Output[list[str]]
+    """The object IDs `user_groups` resolved to, as assigned on the portal."""
+
+    @overload
+    def __init__(self, resource_name: str, args: DeviceGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        ...
+
+    @overload
     def __init__(
         self,
         resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
         *,
         display_name: pulumi.Input[str],
-        automation_level: pulumi.Input[str] | AutomationLevel,
+        automation_level: pulumi.Input[str | AutomationLevel],
         description: pulumi.Input[str] | None = None,
-        rules: pulumi.Input[Sequence[pulumi.Input[DeviceGroupRuleArgs | Mapping[str, Any]]]] | None = None,
+        rules: pulumi.Input[Sequence[pulumi.Input[DeviceGroupRuleInput]]] | None = None,
         rank: pulumi.Input[int] | None = None,
         user_groups: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        if rank is not None:
+        ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        values, opts = split_call(DeviceGroupArgs, args, kwargs, "DeviceGroup")
+        if values.get("rank") is not None:
             # Two groups claiming one rank would swap places on every `pulumi up`: refuse it in the program.
-            claim_singleton("DeviceGroup", rank, resource_name, "rank")
-        claim_singleton("DeviceGroup", display_name, resource_name, "display_name")
-        props: dict[str, Any] = {
-            "display_name": display_name,
-            "automation_level": _level(automation_level),
-            "description": description,
-            "rules": _rules(rules) if rules is not None else [],
-            "rank": rank,
-            "user_groups": user_groups if user_groups is not None else [],
-            "adopt_existing": False if adopt_existing is None else adopt_existing,
-            "group_id": None,
-        }
-        super().__init__(DeviceGroupProvider(), resource_name, props, opts)
+            claim_singleton("DeviceGroup", values["rank"], resource_name, "rank")
+        if values.get("display_name") is not None:
+            claim_singleton("DeviceGroup", values["display_name"], resource_name, "display_name")
+        self._register(resource_name, values, opts, NESTED)
+
+    @classmethod
+    def get(cls, resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None,
+            ) -> DeviceGroup:
+        """The existing device group whose MachineGroupId (``group_id``) is ``id``, read live."""
+        return cls._read(resource_name, id, opts)
 
 
-class DefaultDeviceGroup(pulumi.dynamic.Resource, module="air", name="DefaultDeviceGroup"):
+@dataclass(kw_only=True)
+class DefaultDeviceGroupArgs:
+    """The arguments of a ``DefaultDeviceGroup`` (see ``DefaultDeviceGroup`` for each one)."""
+
+    automation_level: pulumi.Input[str | AutomationLevel]
+    user_groups: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+
+
+class DefaultDeviceGroup(AirResource, module="air", name="DefaultDeviceGroup"):
     """The built-in "Ungrouped devices (default)" group. It always exists: create adopts it, delete stops managing
     it (no API call). Only its automation level and user access can be set."""
 
-    automation_level: pulumi.Output[str]
-    user_groups: pulumi.Output[list[str]]
-    group_id: pulumi.Output[str]
+    _definition = DEFAULT_DEVICE_GROUP
 
+    automation_level: pulumi.Output[str]
+    """`full`, `semi_all_folders`, `semi_core_folders` (refused until its wire value is known), `semi_non_temp_folders` or `none`; Microsoft recommends `full`."""  # noqa: E501
+    user_groups: pulumi.Output[list[str]]
+    """Entra group object IDs or display names (resolved through Microsoft Graph) allowed to see the group; empty = visible to all."""  # noqa: E501
+    group_id: pulumi.Output[str]
+    """The portal's MachineGroupId of the default group."""
+    user_group_ids: pulumi.Output[list[str]]
+    """The object IDs `user_groups` resolved to, as assigned on the portal."""
+
+    @overload
+    def __init__(self, resource_name: str, args: DefaultDeviceGroupArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        ...
+
+    @overload
     def __init__(
         self,
         resource_name: str,
-        *,
-        automation_level: pulumi.Input[str] | AutomationLevel,
-        user_groups: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        automation_level: pulumi.Input[str | AutomationLevel],
+        user_groups: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
     ) -> None:
+        ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        values, opts = split_call(DefaultDeviceGroupArgs, args, kwargs, "DefaultDeviceGroup")
         claim_singleton("DefaultDeviceGroup", "ungrouped", resource_name, "group")
-        props: dict[str, Any] = {
-            "automation_level": _level(automation_level),
-            "user_groups": user_groups if user_groups is not None else [],
-            "group_id": None,
-        }
-        super().__init__(DefaultDeviceGroupProvider(), resource_name, props, opts)
+        self._register(resource_name, values, opts)
+
+    @classmethod
+    def get(cls, resource_name: str, id: pulumi.Input[str] = "default", opts: pulumi.ResourceOptions | None = None,
+            ) -> DefaultDeviceGroup:
+        """The tenant's "Ungrouped devices (default)" group, read live (``id``: ``default``)."""
+        return cls._read(resource_name, id, opts)

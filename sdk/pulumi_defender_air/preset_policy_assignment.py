@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import pulumi
-import pulumi.dynamic
 
-from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
+from defender_air_provider.definitions import PRESET_POLICY_ASSIGNMENT
 
-from ._utilities import claim_singleton, plain_args
+from ._utilities import AirResource, claim_singleton, split_call
+from .enums import Preset
 
 
 @dataclass
@@ -27,9 +27,21 @@ class RecipientScopeArgs:
 
 
 RecipientScopeInput = RecipientScopeArgs | Mapping[str, Any]
+NESTED = {"RecipientScope": RecipientScopeArgs}
 
 
-class PresetPolicyAssignment(pulumi.dynamic.Resource, module="air", name="PresetPolicyAssignment"):
+@dataclass(kw_only=True)
+class PresetPolicyAssignmentArgs:
+    """The arguments of a ``PresetPolicyAssignment`` (see ``PresetPolicyAssignment`` for each one)."""
+
+    preset: pulumi.Input[str | Preset]
+    enabled: pulumi.Input[bool] | None = None
+    recipients: pulumi.Input[RecipientScopeInput] | None = None
+    exclusions: pulumi.Input[RecipientScopeInput] | None = None
+    defender_for_office365: pulumi.Input[bool] | None = None
+
+
+class PresetPolicyAssignment(AirResource, module="air", name="PresetPolicyAssignment"):
     """Assigns the Standard or Strict preset security policy (EOP and Defender for Office 365 rules).
 
     The preset must have been turned on once in the Defender portal (that creates its policies); create
@@ -37,34 +49,52 @@ class PresetPolicyAssignment(pulumi.dynamic.Resource, module="air", name="Preset
     and leaves its recipient conditions as they were.
     """
 
-    preset: pulumi.Output[str]
-    enabled: pulumi.Output[bool]
-    recipients: pulumi.Output[dict[str, Any] | None]
-    exclusions: pulumi.Output[dict[str, Any] | None]
-    defender_for_office365: pulumi.Output[bool]
-    eop_rule_state: pulumi.Output[str]
-    atp_rule_state: pulumi.Output[str | None]
+    _definition = PRESET_POLICY_ASSIGNMENT
 
+    preset: pulumi.Output[str]
+    """`standard` or `strict`. Changing it replaces the resource: the new preset is set up first, then the old one is turned off."""  # noqa: E501
+    enabled: pulumi.Output[bool]
+    """`False` turns the preset off (`Disable-*Rule`) and keeps its recipients."""
+    recipients: pulumi.Output[dict[str, Any] | None]
+    """`{users, groups, domains}`; omitted or all empty = every recipient."""
+    exclusions: pulumi.Output[dict[str, Any] | None]
+    """Same shape (the rules' `ExceptIf` conditions); omitted = no exclusions (existing ones are cleared)."""
+    defender_for_office365: pulumi.Output[bool]
+    """Also manage the Defender for Office 365 (ATP) rule; `False` = the EOP rule only, for tenants without Defender for Office 365."""  # noqa: E501
+    eop_rule_state: pulumi.Output[str]
+    """The EOP rule's state: `Enabled` or `Disabled`."""
+    atp_rule_state: pulumi.Output[str | None]
+    """The ATP rule's state, or null when it is not managed."""
+    atp_rule_in_sync: pulumi.Output[bool | None]
+    """Whether the ATP rule has the EOP rule's state and recipients (null when it is not managed)."""
+
+    @overload
+    def __init__(self, resource_name: str, args: PresetPolicyAssignmentArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        ...
+
+    @overload
     def __init__(
         self,
         resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
         *,
-        preset: pulumi.Input[str],
+        preset: pulumi.Input[str | Preset],
         enabled: pulumi.Input[bool] | None = None,
         recipients: pulumi.Input[RecipientScopeInput] | None = None,
         exclusions: pulumi.Input[RecipientScopeInput] | None = None,
         defender_for_office365: pulumi.Input[bool] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        claim_singleton("PresetPolicyAssignment", preset, resource_name, "preset")
-        props: dict[str, Any] = {
-            "preset": preset,
-            "enabled": True if enabled is None else enabled,
-            "recipients": plain_args(recipients, RecipientScopeArgs, "recipients"),
-            "exclusions": plain_args(exclusions, RecipientScopeArgs, "exclusions"),
-            "defender_for_office365": True if defender_for_office365 is None else defender_for_office365,
-            # Outputs computed by the provider: declared so the attributes exist.
-            "eop_rule_state": None,
-            "atp_rule_state": None,
-        }
-        super().__init__(PresetPolicyAssignmentProvider(), resource_name, props, opts)
+        ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        values, opts = split_call(PresetPolicyAssignmentArgs, args, kwargs, "PresetPolicyAssignment")
+        if values.get("preset") is not None:
+            claim_singleton("PresetPolicyAssignment", values["preset"], resource_name, "preset")
+        self._register(resource_name, values, opts, NESTED)
+
+    @classmethod
+    def get(cls, resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None,
+            ) -> PresetPolicyAssignment:
+        """The existing assignment of the preset ``id`` (``standard`` or ``strict``), read live."""
+        return cls._read(resource_name, id, opts)

@@ -47,7 +47,7 @@ def engine(module_engine_factory: EngineFactory, emulator: str) -> Engine:
 def strict(**kwargs: object):
     args = {"preset": "strict", "recipients": air.RecipientScopeArgs(groups=[VIP])}
     args.update(kwargs)
-    return capture_registration(lambda: air.PresetPolicyAssignment("strict-preset", **args))  # type: ignore[arg-type]
+    return capture_registration(lambda: air.PresetPolicyAssignment("strict-preset", **args))  # type: ignore[call-overload]
 
 
 def test_full_lifecycle(engine: Engine, tenant: FakeTenant) -> None:
