@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .definitions import (
-    ALERT_POLICY,
-    DEFAULT_DEVICE_GROUP,
-    DEVICE_GROUP,
-    PRESET_POLICY_ASSIGNMENT,
-    ResourceDefinition,
-)
+from .definitions.alert_policy import ALERT_POLICY
+from .definitions.device_group import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
+from .definitions.fields import ResourceDefinition
+from .definitions.preset_policy_assignment import PRESET_POLICY_ASSIGNMENT
 from .handlers.alert_policy import AlertPolicyProvider
 from .handlers.base import AirProvider
 from .handlers.device_group import DefaultDeviceGroupProvider, DeviceGroupProvider

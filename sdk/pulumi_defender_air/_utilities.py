@@ -17,7 +17,7 @@ import pulumi
 import pulumi.dynamic
 from pulumi.runtime import settings as _settings
 
-from defender_air_provider.definitions import Field, Kind, ResourceDefinition
+from defender_air_provider.definitions.fields import Field, Kind, ResourceDefinition
 from defender_air_provider.registry import resource as registered_resource
 
 

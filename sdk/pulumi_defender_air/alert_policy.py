@@ -8,7 +8,7 @@ from typing import Any, overload
 
 import pulumi
 
-from defender_air_provider.definitions import ALERT_POLICY
+from defender_air_provider.definitions.alert_policy import ALERT_POLICY
 from defender_air_provider.handlers.alert_policy_catalogue import AIR_TRIGGERS, CATALOGUE, without_zwsp
 
 from ._utilities import AirResource, claim_singleton, split_call

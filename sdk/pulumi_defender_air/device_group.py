@@ -8,7 +8,7 @@ from typing import Any, overload
 
 import pulumi
 
-from defender_air_provider.definitions import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
+from defender_air_provider.definitions.device_group import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
 
 from ._utilities import AirResource, claim_singleton, split_call
 from .enums import AutomationLevel, DeviceGroupRuleOperator, DeviceGroupRuleProperty

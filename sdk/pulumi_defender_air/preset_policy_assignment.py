@@ -8,7 +8,7 @@ from typing import Any, overload
 
 import pulumi
 
-from defender_air_provider.definitions import PRESET_POLICY_ASSIGNMENT
+from defender_air_provider.definitions.preset_policy_assignment import PRESET_POLICY_ASSIGNMENT
 
 from ._utilities import AirResource, claim_singleton, split_call
 from .enums import Preset

@@ -17,7 +17,8 @@ from typing import Any
 import tenacity
 
 from ..core.errors import NotFound, ServiceError
-from ..definitions import ALERT_POLICY, Field, Kind
+from ..definitions.alert_policy import ALERT_POLICY
+from ..definitions.fields import Field, Kind
 from .invoke_command import InvokeCommandClient
 
 # The settings the service stores: every argument with a cmdlet parameter, except the identity (``Name`` cannot be

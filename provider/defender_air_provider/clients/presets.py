@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..definitions.preset_policy_assignment import RECIPIENT_SCOPE
 from .invoke_command import InvokeCommandClient
 
 RULE_NAMES = {"standard": "Standard Preset Security Policy", "strict": "Strict Preset Security Policy"}
@@ -37,9 +38,14 @@ FAMILIES = {
     )),
 }
 
+# Recipient scope key (users, groups, domains) -> (condition parameter, exception parameter), the same on both
+# rules: the wire names come from the definition, and each exception is its condition's ``ExceptIf`` form
+# (docs/wire/exchange-online.md §2).
+SCOPE_PARAMETERS: dict[str, tuple[str, str]] = {
+    f.name: (str(f.wire), f"ExceptIf{f.wire}") for f in RECIPIENT_SCOPE.fields
+}
 # Recipient conditions and exceptions, in the order of the cmdlet syntax.
-CONDITION_FIELDS = ("SentTo", "SentToMemberOf", "RecipientDomainIs",
-                    "ExceptIfSentTo", "ExceptIfSentToMemberOf", "ExceptIfRecipientDomainIs")
+CONDITION_FIELDS = (*(c for c, _ in SCOPE_PARAMETERS.values()), *(e for _, e in SCOPE_PARAMETERS.values()))
 
 
 def _normalise(values: Any) -> tuple[str, ...]:
@@ -63,6 +69,21 @@ class RecipientConditions:
         if unknown:
             raise ValueError(f"unknown condition fields {sorted(unknown)}")
         return cls(tuple((name, _normalise(values.get(name))) for name in CONDITION_FIELDS))
+
+    @classmethod
+    def of_scopes(cls, recipients: dict[str, list[str]], exclusions: dict[str, list[str]]) -> RecipientConditions:
+        """From the resource's scopes (``{users, groups, domains}``): recipients are the conditions, exclusions
+        the exceptions."""
+        values: dict[str, Any] = {}
+        for key, (condition, exception) in SCOPE_PARAMETERS.items():
+            values[condition] = recipients.get(key)
+            values[exception] = exclusions.get(key)
+        return cls.of(**values)
+
+    def scopes(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """(recipients, exclusions) as ``{users, groups, domains}`` lists."""
+        return ({key: list(self.get(condition)) for key, (condition, _) in SCOPE_PARAMETERS.items()},
+                {key: list(self.get(exception)) for key, (_, exception) in SCOPE_PARAMETERS.items()})
 
     @classmethod
     def from_rule(cls, rule: dict[str, Any]) -> RecipientConditions:

@@ -1,19 +1,6 @@
-"""One declarative definition per resource (plain data); see ``fields.py``."""
+"""One declarative definition per resource (plain data): ``fields.py`` holds the shape, ``enums.py`` the closed
+sets of strings, and one module per resource its definition (import it from that module)."""
 
-from .alert_policy import ALERT_POLICY
-from .device_group import DEFAULT_DEVICE_GROUP, DEVICE_GROUP, DEVICE_GROUP_RULE
 from .fields import Field, Kind, ObjectType, ResourceDefinition
-from .preset_policy_assignment import PRESET_POLICY_ASSIGNMENT, RECIPIENT_SCOPE
 
-__all__ = [
-    "ALERT_POLICY",
-    "DEFAULT_DEVICE_GROUP",
-    "DEVICE_GROUP",
-    "DEVICE_GROUP_RULE",
-    "PRESET_POLICY_ASSIGNMENT",
-    "RECIPIENT_SCOPE",
-    "Field",
-    "Kind",
-    "ObjectType",
-    "ResourceDefinition",
-]
+__all__ = ["Field", "Kind", "ObjectType", "ResourceDefinition"]

@@ -14,7 +14,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from ..clients.alert_policies import BUILT_IN_EDITABLE, LIST_FIELDS, WIRE_NAMES, AlertPolicy, AlertPolicySettings
 from ..core.errors import DefenderAirError, LicenceRequired, NotFound, ServiceError
 from ..core.redaction import get_logger
-from ..definitions import ALERT_POLICY
+from ..definitions.alert_policy import ALERT_POLICY
 from . import context
 from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, without_zwsp
 from .base import AirProvider, create_once, failures_named

@@ -17,7 +17,7 @@ from ..clients.device_groups import DesiredGroup, Groups, MachineGroup, Rule, Un
 from ..clients.device_groups.wire import MAX_VALUES_PER_PROPERTY, rules_key
 from ..core.errors import DefenderAirError
 from ..core.redaction import get_logger
-from ..definitions import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
+from ..definitions.device_group import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
 from . import context
 from .base import AirProvider, failures_named
 from .fields import changed_inputs, check_inputs, decode

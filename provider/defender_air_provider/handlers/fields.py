@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
-from ..definitions import Field, Kind, ObjectType, ResourceDefinition
+from ..definitions.fields import Field, Kind, ObjectType, ResourceDefinition
 from .values import as_int, fold, is_unknown
 
 Compare = Callable[[Any, Any], bool]

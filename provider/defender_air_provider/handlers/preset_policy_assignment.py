@@ -15,7 +15,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from ..clients.presets import RULE_NAMES, PresetRule, RecipientConditions
 from ..core.errors import DefenderAirError, NotFound, PermissionDenied
 from ..core.redaction import get_logger
-from ..definitions import PRESET_POLICY_ASSIGNMENT, RECIPIENT_SCOPE
+from ..definitions.preset_policy_assignment import PRESET_POLICY_ASSIGNMENT, RECIPIENT_SCOPE
 from . import context
 from .base import AirProvider, create_once, failures_named
 from .fields import changed_inputs, check_inputs
@@ -24,9 +24,6 @@ from .values import as_bool, is_address, is_domain, str_list
 LOG = get_logger()
 KIND = "PresetPolicyAssignment"
 SCOPE_KEYS = tuple(f.name for f in RECIPIENT_SCOPE.fields)
-# Recipient scope key -> (condition parameter, exception parameter) on both rules: the exception is the
-# condition's ``ExceptIf`` form (docs/wire/exchange-online.md §2).
-SCOPE_FIELDS = {f.name: (str(f.wire), f"ExceptIf{f.wire}") for f in RECIPIENT_SCOPE.fields}
 
 
 class PresetNotTurnedOnError(DefenderAirError):
@@ -56,11 +53,7 @@ class Desired:
         return ("eop", "atp") if self.defender_for_office365 else ("eop",)
 
     def conditions(self) -> RecipientConditions:
-        values: dict[str, Any] = {}
-        for key, (condition, exception) in SCOPE_FIELDS.items():
-            values[condition] = self.recipients[key]
-            values[exception] = self.exclusions[key]
-        return RecipientConditions.of(**values)
+        return RecipientConditions.of_scopes(self.recipients, self.exclusions)
 
     def inputs(self) -> dict[str, Any]:
         return {"preset": self.preset, "enabled": self.enabled, "recipients": self.recipients,
@@ -74,7 +67,7 @@ def _scope(value: Any) -> dict[str, list[str]]:
 
 def _scope_from_rule(rule: PresetRule, index: int) -> dict[str, list[str]]:
     """index 0: the conditions (recipients), 1: the exceptions (exclusions)."""
-    return {key: list(rule.conditions.get(fields[index])) for key, fields in SCOPE_FIELDS.items()}
+    return rule.conditions.scopes()[index]
 
 
 def _state(enabled: bool) -> str:
