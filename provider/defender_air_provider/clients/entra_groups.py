@@ -85,13 +85,13 @@ class EntraGroupResolver:
             return await self._lookup(client, value)
         except ODataError as exc:
             if getattr(exc, "response_status_code", None) != 401:
-                raise _graph_error(value, exc) from None
+                raise _graph_error(value, exc) from exc
         # A 401: the token may have expired or been revoked; get a new one once, like the HTTP layer does.
         token_provider.force_refresh = True
         try:
             return await self._lookup(client, value)
         except ODataError as exc:
-            raise _graph_error(value, exc) from None
+            raise _graph_error(value, exc) from exc
 
     async def _lookup(self, client: Any, value: str) -> UserGroup:
         from kiota_abstractions.base_request_configuration import RequestConfiguration

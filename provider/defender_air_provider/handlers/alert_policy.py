@@ -231,7 +231,7 @@ def _set_built_in(identity: str, desired: AlertPolicySettings, changed: set[str]
             f"the service would not edit built-in alert policy '{identity}': {exc}. Some tenants cannot change "
             "built-in policies with PowerShell; change it once in the Defender portal (Policies & rules > "
             "Alert policy), then run `pulumi refresh`."
-        ) from None
+        ) from exc
 
 
 def _adopt_built_in(policy: AlertPolicy, desired: AlertPolicySettings, props: dict[str, Any]) -> AlertPolicy:
@@ -275,7 +275,7 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
         raise AlertPolicyError(
             f"{exc} This tenant cannot create aggregated alert policies: use aggregation_type='None' with an "
             "operation (threat_type='Activity', operations=[...]), or license Office 365 E5 / Microsoft 365 E5."
-        ) from None
+        ) from exc
     # Reads right after New- can miss the policy for a while (§1.8): wait until it is visible, so the engine's
     # next read (refresh) finds it. Bounded, with backoff; if New- gave us the id, a slow replica is only a warning
     # (failing here would leave a policy the stack does not know about).
@@ -287,7 +287,7 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
             return created
         raise AlertPolicyError(
             f"{exc} It was created by this run: once it is visible, run `pulumi up` again with adopt_existing=True."
-        ) from None
+        ) from exc
 
 
 def _missing_built_in(policy: BuiltInAlertPolicy) -> str:

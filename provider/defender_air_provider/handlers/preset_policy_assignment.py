@@ -145,7 +145,8 @@ def _get_atp(preset: str) -> PresetRule | None:
         raise PermissionDenied(
             f"{exc} If the tenant has no Microsoft Defender for Office 365 (Plan 1 or 2), set "
             "defender_for_office365=False to manage only the EOP rule.", status=exc.status, code=exc.code,
-        ) from None
+            operation=exc.operation, exception_type=exc.exception_type,
+        ) from exc
 
 
 def _converge(desired: Desired) -> dict[str, Any]:

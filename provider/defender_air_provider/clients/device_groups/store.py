@@ -73,7 +73,7 @@ class DeviceGroupStore:
                 raise ServiceError("internal error: more than one new device group in one write")
             try:
                 self._api.replace(desired.to_wire(), idempotent=new_groups == 0)
-            except OutcomeUnknown:
+            except OutcomeUnknown as lost:
                 LOG.warning("Defender portal: the PUT of the device groups got no answer; reading to check it")
                 settled = self._wait_until(visible)
                 if settled is None:
@@ -82,7 +82,7 @@ class DeviceGroupStore:
                         "Defender portal: the device-group change got no answer and is not visible after "
                         f"{self._attempts} reads; it may still arrive. Nothing more was sent. Run `pulumi up` "
                         "again in a few minutes (a group that was being created: with adopt_existing=True)."
-                    ) from None
+                    ) from lost
                 self._invalidate()
                 return settled
             finally:
