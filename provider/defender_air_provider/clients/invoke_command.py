@@ -172,7 +172,7 @@ class InvokeCommandClient:
         }
 
     def _error(self, cmdlet: str, response: HttpResponse, target: str | None) -> ServiceError:
-        """The one place that classifies an error answer into a typed error (docs/wire/invoke-command.md §1.8)."""
+        """The one place that classifies an error answer into a typed error (docs/wire/invoke-command.md §6)."""
         failure = parse_failure(response)
         status = response.status
         where = f"{self._service}: {cmdlet}"
@@ -192,7 +192,7 @@ class InvokeCommandClient:
         message = REDACTOR(f"{where} failed (HTTP {status}): {detail}")
         if status == 400:
             # Neither refusal has an exception type of its own: both come as a validation exception, told apart by
-            # the service's text (docs/wire/invoke-command.md §1.8; security-compliance.md §3.1 for the E5 text).
+            # the service's text (docs/wire/invoke-command.md §6; security-compliance.md §3.1 for the E5 text).
             if _ALREADY_EXISTS.search(failure.message):
                 return AlreadyExists(message, **typed)
             if _LICENCE_REQUIRED.search(failure.message):

@@ -40,7 +40,7 @@ FAMILIES = {
 
 # Recipient scope key (users, groups, domains) -> (condition parameter, exception parameter), the same on both
 # rules: the wire names come from the definition, and each exception is its condition's ``ExceptIf`` form
-# (docs/wire/exchange-online.md §2).
+# (docs/wire/exchange-online.md §4).
 SCOPE_PARAMETERS: dict[str, tuple[str, str]] = {
     f.name: (str(f.wire), f"ExceptIf{f.wire}") for f in RECIPIENT_SCOPE.fields
 }

@@ -1,6 +1,6 @@
 """``DeviceGroup`` and ``DefaultDeviceGroup``: Defender for Endpoint device groups (the portal's machine groups).
 
-Wire names are the keys of a machine-group object (docs/wire/defender-portal.md §2); how values translate to the
+Wire names are the keys of a machine-group object (docs/wire/defender-portal.md §2.3); how values translate to the
 portal's integers is ``clients/device_groups/wire.py``'s job.
 """
 

@@ -1,7 +1,7 @@
 """``PresetPolicyAssignment``: who the Standard or Strict preset security policy applies to.
 
 Recipients map to the rule conditions ``SentTo`` / ``SentToMemberOf`` / ``RecipientDomainIs`` and exclusions to
-their ``ExceptIf`` forms, on the EOP and the ATP rule alike (docs/wire/exchange-online.md §2).
+their ``ExceptIf`` forms, on the EOP and the ATP rule alike (docs/wire/exchange-online.md §4).
 """
 
 from __future__ import annotations

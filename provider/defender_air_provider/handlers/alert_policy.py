@@ -137,7 +137,7 @@ class AlertPolicyProvider(AirProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = changed_inputs(ALERT_POLICY, olds, news, compare={
             # Built-in names may carry a trailing zero-width space on the service (docs/wire/security-compliance.md
-            # §3.6); identity compares without it, case-insensitively.
+            # §5.4); identity compares without it, case-insensitively.
             "name": lambda old, new: identity_key(str(old or "")) == identity_key(str(new)),
             # Compared only where the old value is known: an unset threat_type was never managed.
             "threat_type": lambda old, new: old is None or str(old).lower() == str(new).lower(),

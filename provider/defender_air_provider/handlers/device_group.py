@@ -50,7 +50,7 @@ class Spec:
     @classmethod
     def from_props(cls, props: dict[str, Any]) -> Spec:
         return cls(
-            # Kept exactly as written: the portal keeps leading spaces (docs/wire/defender-portal.md §2).
+            # Kept exactly as written: the portal keeps leading spaces (docs/wire/defender-portal.md §3.8).
             display_name=str(props["display_name"]) if props.get("display_name") is not None else None,
             automation_level=str(props.get("automation_level")),
             description=props.get("description") if isinstance(props.get("description"), str) else None,

@@ -3,7 +3,7 @@
 ``check_inputs`` validates every argument by its kind, enum and bounds with no API call and returns the
 normalised inputs: enums in their canonical spelling, whole numbers as ``int``, membership lists as lists. Later
 steps trust that output; ``decode`` only undoes the engine's one wire quirk (numbers arrive as floats,
-docs/wire/pulumi-engine.md §2). ``changed_inputs`` compares old outputs with new inputs the way the services
+docs/wire/pulumi-engine.md §5.1). ``changed_inputs`` compares old outputs with new inputs the way the services
 compare: case-insensitive where they are, lists order-free, unset optional scalars unmanaged.
 Resource-specific rules (cross-field constraints, address syntax, ranks) stay in each handler.
 """
