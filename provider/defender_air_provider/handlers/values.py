@@ -59,6 +59,8 @@ def str_list(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
+    if not isinstance(value, (list, tuple)):
+        return []  # not a list: check reports it; nothing here may crash on it
     return [v for v in value if isinstance(v, str)]
 
 
