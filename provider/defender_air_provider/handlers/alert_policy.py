@@ -15,6 +15,7 @@ from ..clients.alert_policies import BUILT_IN_EDITABLE, LIST_FIELDS, WIRE_NAMES,
 from ..core.errors import DefenderAirError, LicenceRequired, NotFound, ServiceError
 from ..core.redaction import get_logger
 from ..definitions.alert_policy import ALERT_POLICY
+from ..definitions.enums import AlertAggregationType, AlertThreatType
 from . import context
 from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, without_zwsp
 from .base import AirProvider, create_once, failures_named
@@ -22,7 +23,7 @@ from .fields import changed_inputs, check_inputs, decode
 from .values import is_address, is_unknown
 
 LOG = get_logger()
-KIND = "AlertPolicy"
+KIND = ALERT_POLICY.name
 SETTINGS = tuple(WIRE_NAMES)  # the service settings, in the definition's order
 NEW_REQUIRES = ("category", "threat_type", "notify_users")  # New-ProtectionAlert's mandatory parameters
 BUILT_IN_ONLY = ", ".join(f.name for f in ALERT_POLICY.inputs if f.on_built_in and f.name != "name")
@@ -75,10 +76,11 @@ def _check(news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
     # Unset aggregation_type / threat_type are not managed (New- defaults to SimpleAggregation), so only an explicit
     # conflicting value is refused.
     aggregation, threat = inputs.get("aggregation_type"), inputs.get("threat_type")
+    simple = AlertAggregationType.SIMPLE_AGGREGATION.value
     for prop in ("threshold", "time_window"):
-        if news.get(prop) is not None and isinstance(aggregation, str) and aggregation != "SimpleAggregation":
+        if news.get(prop) is not None and isinstance(aggregation, str) and aggregation != simple:
             fail(prop, f"{prop} is only allowed with aggregation_type='SimpleAggregation', not '{aggregation}'.")
-    if news.get("operations") and isinstance(threat, str) and threat != "Activity":
+    if news.get("operations") and isinstance(threat, str) and threat != AlertThreatType.ACTIVITY.value:
         fail("operations", f"operations are only allowed with threat_type='Activity', not '{threat}'.")
 
     # A built-in policy from the shipped catalogue: only the portal-editable settings may be given.

@@ -220,7 +220,7 @@ class DeviceGroupProvider(AirProvider):
         spec = Spec.from_props(decode(DEVICE_GROUP, props))
         assert spec.display_name is not None
         name = spec.display_name
-        with failures_named("DeviceGroup", name, "create"):
+        with failures_named(DEVICE_GROUP.name, name, "create"):
             spec.refuse_unmappable_level()
             resolved = _resolve(spec.user_groups)
             desired = spec.desired(resolved)
@@ -241,7 +241,7 @@ class DeviceGroupProvider(AirProvider):
             return CreateResult(str(group.id), _outputs(spec, props, group, groups, resolved))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with failures_named("DeviceGroup", props.get("display_name") or id_, "read"):
+        with failures_named(DEVICE_GROUP.name, props.get("display_name") or id_, "read"):
             store = context.current().device_groups
             groups = store.read()
             if groups.by_id(id_) is None:
@@ -273,7 +273,7 @@ class DeviceGroupProvider(AirProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         spec = Spec.from_props(decode(DEVICE_GROUP, news))
         name = spec.display_name or str(olds.get("display_name"))
-        with failures_named("DeviceGroup", name, "update"):
+        with failures_named(DEVICE_GROUP.name, name, "update"):
             spec.refuse_unmappable_level()
             old = Spec.from_props(decode(DEVICE_GROUP, olds))
             same_groups = fold(list(old.user_groups)) == fold(list(spec.user_groups))
@@ -297,7 +297,7 @@ class DeviceGroupProvider(AirProvider):
             return UpdateResult(_outputs(spec, news, group, groups, resolved))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with failures_named("DeviceGroup", props.get("display_name") or id_, "delete"):
+        with failures_named(DEVICE_GROUP.name, props.get("display_name") or id_, "delete"):
             store = context.current().device_groups
 
             def change(groups: Groups) -> tuple[Groups, Callable[[Groups], bool]]:
@@ -336,12 +336,12 @@ class DefaultDeviceGroupProvider(AirProvider):
         return str(group.id), _outputs(spec, props, group, groups, resolved)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        with failures_named("DefaultDeviceGroup", "Ungrouped devices (default)", "create"):
+        with failures_named(DEFAULT_DEVICE_GROUP.name, "Ungrouped devices (default)", "create"):
             group_id, outputs = self._converge(props, None)
             return CreateResult(group_id, outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with failures_named("DefaultDeviceGroup", "Ungrouped devices (default)", "read"):
+        with failures_named(DEFAULT_DEVICE_GROUP.name, "Ungrouped devices (default)", "read"):
             group = _ungrouped(context.current().device_groups.read())
         user_groups, ids = _live_user_groups(props, group.user_groups)
         live = {"automation_level": group.automation_level, "user_groups": user_groups}
@@ -349,7 +349,7 @@ class DefaultDeviceGroupProvider(AirProvider):
         return ReadResult(id_ or str(group.id), {**live, "group_id": str(group.id), "user_group_ids": ids}, live)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        with failures_named("DefaultDeviceGroup", "Ungrouped devices (default)", "update"):
+        with failures_named(DEFAULT_DEVICE_GROUP.name, "Ungrouped devices (default)", "update"):
             same = fold(str_list(olds.get("user_groups"))) == fold(str_list(news.get("user_groups")))
             _, outputs = self._converge(news, str_list(olds.get("user_group_ids")) if same else None)
             return UpdateResult(outputs)

@@ -22,7 +22,7 @@ from .fields import changed_inputs, check_inputs
 from .values import as_bool, is_address, is_domain, str_list
 
 LOG = get_logger()
-KIND = "PresetPolicyAssignment"
+KIND = PRESET_POLICY_ASSIGNMENT.name
 SCOPE_KEYS = tuple(f.name for f in RECIPIENT_SCOPE.fields)
 
 
