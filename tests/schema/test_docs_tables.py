@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 from defender_air_provider import docs_tables
-from defender_air_provider.definitions import ALERT_POLICY, DEVICE_GROUP, PRESET_POLICY_ASSIGNMENT
 from defender_air_provider.package_schema import object_types
-from defender_air_provider.registry import RESOURCES
+from defender_air_provider.registry import RESOURCES, resource
+
+ALERT_POLICY = resource("AlertPolicy").definition
+DEVICE_GROUP = resource("DeviceGroup").definition
+PRESET_POLICY_ASSIGNMENT = resource("PresetPolicyAssignment").definition
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
