@@ -3,6 +3,8 @@
 ``defender-air schema`` prints it. The shape follows Pulumi's package metaschema (``pkg/codegen/schema/pulumi.json``
 in pulumi/pulumi; a copy is vendored under ``tests/schema/`` and the tests validate against it):
 
+- Property names are the definitions' snake_case names, as the SDK takes them and the resource state holds them
+  (not Pulumi's usual camelCase): the schema describes these resources as they are.
 - ``resources``: one ``defender-air:index:<Resource>`` per registered resource. ``inputProperties`` are the
   definition's arguments (with ``default`` and ``willReplaceOnChanges``), ``properties`` every field (the
   arguments as outputs and the computed outputs), ``requiredInputs`` the required arguments.
