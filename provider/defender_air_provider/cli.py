@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import signal
 import sys
 import threading
@@ -20,6 +21,7 @@ from . import quickstart
 from .fakes.exchange import SCENARIOS
 from .fakes.server import EmulatorServer
 from .fakes.tenant import FakeTenant
+from .package_schema import package_schema
 
 
 def _is_loopback(host: str) -> bool:
@@ -91,8 +93,26 @@ def _add_emulator(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     parser.set_defaults(func=run_emulator)
 
 
+def run_schema(_args: argparse.Namespace) -> int:
+    """Print the Pulumi package schema. Keys keep the definitions' order, which is fixed, so the output is the
+    same bytes on every run (diffable in review)."""
+    print(json.dumps(package_schema(), indent=2))
+    return 0
+
+
+def _add_schema(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "schema",
+        help="print the Pulumi package schema (JSON) of every resource",
+        description="Print the Pulumi package schema of defender-air (resources, inputs, outputs, enums, nested "
+                    "types, provider configuration), generated from the resource definitions.",
+    )
+    parser.set_defaults(func=run_schema)
+
+
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_emulator,
+    _add_schema,
     quickstart.add_parser,
 )
 
