@@ -12,12 +12,15 @@ Three layers, each usable on its own:
 - :func:`capture_registration` runs a resource constructor under ``pulumi.runtime.set_mocks`` and
   returns what the engine would receive from the program (type token, name, inputs with secrets
   stripped the way the engine strips them for a provider that answered ``acceptSecrets=False``).
+  :func:`capture_read` does the same for ``X.get(...)`` (a ``ReadResource``), and
+  :func:`resolve_outputs` shows what the program sees when the engine answers with given outputs.
 - :class:`ProviderProcess` owns one provider subprocess: port handshake, gRPC stub, live capture of
   stderr/stdout, and an engine-faithful ``Configure``.
 - :class:`Engine` is a mini deployment engine for *one resource at a time*: ``check``, ``up``,
   ``preview``, ``refresh`` and ``destroy`` with the step semantics of the real engine (Check before
   everything, Diff against old *outputs*, DIFF_UNKNOWN falls back to comparing inputs, replacement is
-  create-before-delete unless delete-before-replace is asked for, preview never calls Create/Update).
+  create-before-delete unless delete-before-replace is asked for, preview never calls Create/Update),
+  and ``read_existing`` for a resource the program reads (``X.get``).
 
 The mini-engine deliberately lives only in tests: it is evidence, not product.
 """
@@ -62,13 +65,16 @@ __all__ = [
     "ProviderError",
     "ProviderProcess",
     "ProviderStartError",
+    "ReadRegistration",
     "Registration",
     "ResourceState",
     "StepResult",
+    "capture_read",
     "capture_registration",
     "capture_registrations",
     "from_wire",
     "make_urn",
+    "resolve_outputs",
     "to_wire",
     "with_unknowns",
 ]
@@ -184,16 +190,40 @@ class Registration:
         return replace(self, inputs={k: v for k, v in inputs.items() if v is not None})
 
 
+@dataclass(frozen=True)
+class ReadRegistration:
+    """One ``ReadResource`` (what ``X.get(name, id)`` sends), as the engine keeps it for the Read.
+
+    ``properties`` are engine-plain like :attr:`Registration.inputs` (``__provider`` included); the
+    engine passes them to the provider's Read as the resource's state, with no inputs.
+    """
+
+    type_token: str
+    name: str
+    id: str
+    properties: dict[str, Any]
+    request: resource_pb2.ReadResourceRequest | None = field(default=None, repr=False, compare=False)
+    """The raw request the SDK sent."""
+
+    @property
+    def provider_payload(self) -> str:
+        """The serialized provider (``__provider``), unwrapped."""
+        return str(self.properties["__provider"])
+
+
 class _RecordingMocks(pulumi.runtime.Mocks):
     """Records what ``new_resource`` receives and echoes inputs back as state, which is what a
-    successful create of a dynamic resource that returns ``{**props}`` would do."""
+    successful create of a dynamic resource that returns ``{**props}`` would do. With ``answer``,
+    answers that state instead (as the engine answers a registration or a read with the outputs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: Mapping[str, Any] | None = None) -> None:
         self.args: list[pulumi.runtime.MockResourceArgs] = []
+        self._answer = dict(answer) if answer is not None else None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         self.args.append(args)
-        return f"{args.name}-id", dict(args.inputs)
+        state = dict(args.inputs) if self._answer is None else dict(self._answer)
+        return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         return {}, None
@@ -201,11 +231,13 @@ class _RecordingMocks(pulumi.runtime.Mocks):
 
 class _RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
     """Keeps the raw ``RegisterResourceRequest``: ``MockResourceArgs`` loses unknowns (they are
-    deserialized without ``keep_unknowns``) and all resource options."""
+    deserialized without ``keep_unknowns``) and all resource options. Keeps each
+    ``ReadResourceRequest`` (``X.get``) too."""
 
     def __init__(self, mocks: _RecordingMocks) -> None:
         super().__init__(mocks)
         self.requests: list[resource_pb2.RegisterResourceRequest] = []
+        self.reads: list[resource_pb2.ReadResourceRequest] = []
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:
@@ -213,6 +245,11 @@ class _RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
             with self._lock:
                 self.requests.append(request)
         return super().RegisterResource(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        with self._lock:
+            self.reads.append(request)
+        return super().ReadResource(request)
 
 
 def _engine_value(value: struct_pb2.Value, secret: list[bool]) -> Any:
@@ -249,21 +286,27 @@ def _engine_value(value: struct_pb2.Value, secret: list[bool]) -> Any:
     return None
 
 
+def _engine_properties(struct: struct_pb2.Struct) -> tuple[dict[str, Any], frozenset[str]]:
+    """A property map as the engine forwards it (see :func:`_engine_value`), and its secret keys."""
+    values: dict[str, Any] = {}
+    secret_keys: set[str] = set()
+    for key, value in struct.fields.items():
+        flag = [False]
+        values[key] = _engine_value(value, flag)
+        if flag[0]:
+            secret_keys.add(key)
+    return values, frozenset(secret_keys)
+
+
 def _to_registration(
     request: resource_pb2.RegisterResourceRequest, mock_args: pulumi.runtime.MockResourceArgs | None
 ) -> Registration:
-    inputs: dict[str, Any] = {}
-    secret_keys: set[str] = set()
-    for key, value in request.object.fields.items():
-        flag = [False]
-        inputs[key] = _engine_value(value, flag)
-        if flag[0]:
-            secret_keys.add(key)
+    inputs, secret_keys = _engine_properties(request.object)
     return Registration(
         type_token=request.type,
         name=request.name,
         inputs=inputs,
-        secret_keys=frozenset(secret_keys),
+        secret_keys=secret_keys,
         delete_before_replace=bool(request.deleteBeforeReplace),
         additional_secret_outputs=tuple(request.additionalSecretOutputs),
         request=request,
@@ -324,6 +367,57 @@ def _run_isolated(fn: Callable[[], _T]) -> _T:
     return result[0]
 
 
+def _run_program(
+    make_resources: Callable[[], object],
+    *,
+    project: str,
+    stack: str,
+    preview: bool,
+    answer: Mapping[str, Any] | None = None,
+    outputs_of: list[dict[str, Any]] | None = None,
+) -> tuple[_RecordingMonitor, _RecordingMocks]:
+    """Run a program fragment under recording mocks, isolated (see :func:`_run_isolated`).
+
+    ``answer``: the state the mocks answer every registration and read with (default: the inputs).
+    ``outputs_of``: when given and the fragment returns a resource, the resolved value of each of
+    its ``Output`` attributes is appended to it, as the program would see it.
+    """
+
+    def run() -> tuple[_RecordingMonitor, _RecordingMocks]:
+        mocks = _RecordingMocks(answer)
+        monitor = _RecordingMonitor(mocks)
+        # Fresh per-run state; inherited objects would be shared with the caller's context.
+        pulumi_settings.SETTINGS.outputs = set()
+        pulumi_settings.SETTINGS.rpc_manager = RPCManager()
+        pulumi_settings.ROOT.set(None)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+
+        async def resolved(made: pulumi.Resource) -> None:
+            names = [k for k, v in vars(made).items() if isinstance(v, pulumi.Output)]
+            values = await asyncio.gather(*(getattr(made, k).future() for k in names))
+            assert outputs_of is not None
+            outputs_of.append(dict(zip(names, values, strict=True)))
+
+        def program() -> Any:
+            made = make_resources()
+            if isinstance(made, pulumi.Resource):
+                return resolved(made) if outputs_of is not None else made.urn.future()
+            return None
+
+        _sync_await(run_pulumi_func(program))
+        return monitor, mocks
+
+    try:
+        return _run_isolated(run)
+    except RuntimeError as exc:
+        if "attached to a different loop" not in str(exc):
+            raise
+        raise EngineError(
+            "an Output was created outside make_resources; build Outputs (Output.secret, ...) "
+            "inside the callback, they belong to the capture's own event loop"
+        ) from exc
+
+
 def capture_registrations(
     make_resources: Callable[[], object],
     *,
@@ -341,37 +435,48 @@ def capture_registrations(
     loop (that is what keeps it isolated), and an Output made outside belongs to another loop.
     """
     unknown = tuple(unknown_keys)
-
-    def run() -> tuple[_RecordingMonitor, _RecordingMocks]:
-        mocks = _RecordingMocks()
-        monitor = _RecordingMonitor(mocks)
-        # Fresh per-run state; inherited objects would be shared with the caller's context.
-        pulumi_settings.SETTINGS.outputs = set()
-        pulumi_settings.SETTINGS.rpc_manager = RPCManager()
-        pulumi_settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-
-        def program() -> Any:
-            made = make_resources()
-            if isinstance(made, pulumi.Resource):
-                return made.urn.future()
-            return None
-
-        _sync_await(run_pulumi_func(program))
-        return monitor, mocks
-
-    try:
-        monitor, mocks = _run_isolated(run)
-    except RuntimeError as exc:
-        if "attached to a different loop" not in str(exc):
-            raise
-        raise EngineError(
-            "an Output was created outside make_resources; build Outputs (Output.secret, ...) "
-            "inside the callback, they belong to the capture's own event loop"
-        ) from exc
+    monitor, mocks = _run_program(make_resources, project=project, stack=stack, preview=preview)
     by_name = {a.name: a for a in mocks.args}
     regs = [_to_registration(r, by_name.get(r.name)) for r in monitor.requests if r.custom]
     return [r.with_unknowns(unknown) if unknown else r for r in regs]
+
+
+def capture_read(
+    make_resource: Callable[[], pulumi.Resource],
+    *,
+    project: str = DEFAULT_PROJECT,
+    stack: str = DEFAULT_STACK,
+) -> ReadRegistration:
+    """Run ``make_resource`` (a ``X.get(name, id)``) under mocks and return the single
+    ``ReadResource`` it sent: type token, name, id and the properties (``__provider`` included)
+    that the engine passes to the provider's Read. Registering anything is an error here."""
+    monitor, _ = _run_program(make_resource, project=project, stack=stack, preview=False)
+    registered = [r.name for r in monitor.requests]
+    if len(monitor.reads) != 1 or registered:
+        raise EngineError(f"expected exactly one ReadResource and no registration, got reads "
+                          f"{[r.name for r in monitor.reads]} and registrations {registered}")
+    request = monitor.reads[0]
+    properties, _secret = _engine_properties(request.properties)
+    return ReadRegistration(request.type, request.name, request.id, properties, request)
+
+
+def resolve_outputs(
+    make_resource: Callable[[], pulumi.Resource],
+    state: Mapping[str, Any],
+    *,
+    project: str = DEFAULT_PROJECT,
+    stack: str = DEFAULT_STACK,
+) -> dict[str, Any]:
+    """What the program sees: run ``make_resource`` (a constructor or a ``X.get``) under mocks
+    whose engine answers ``state`` as the resource's outputs (numbers as the doubles the wire
+    carries), and return the resolved value of every ``Output`` attribute of the resource (its
+    declared outputs, ``urn`` and ``id``), after the SDK's typing."""
+    outputs: list[dict[str, Any]] = []
+    _run_program(make_resource, project=project, stack=stack, preview=False, answer=state,
+                  outputs_of=outputs)
+    if len(outputs) != 1:
+        raise EngineError("make_resource must return the resource it made")
+    return outputs[0]
 
 
 def capture_registration(
@@ -954,6 +1059,28 @@ class Engine:
             return None
         inputs = from_wire(response.inputs) if response.HasField("inputs") else dict(state.inputs)
         return ResourceState(state.urn, response.id, inputs, from_wire(response.properties))
+
+    def read_existing(self, read: ReadRegistration) -> ResourceState:
+        """One resource the program reads (``X.get``, a ``ReadResource``): the engine's ReadStep.
+        It calls Read with the requested id, the read's properties as the state (``__provider``
+        is how the dynamic server finds the provider) and no inputs. An empty id means the object
+        does not exist, which fails the deployment ("resource '<id>' does not exist"): a read
+        resource is never silently absent. The engine records the read's properties as inputs."""
+        urn = self.urn_for(read.type_token, read.name)
+        response = self._rpc(
+            "Read",
+            urn,
+            provider_pb2.ReadRequest(
+                id=read.id,
+                urn=urn,
+                name=read.name,
+                type=read.type_token,
+                properties=to_wire(read.properties),
+            ),
+        )
+        if not response.id:
+            raise EngineError(f"{urn}: resource '{read.id}' does not exist")
+        return ResourceState(urn, response.id, dict(read.properties), from_wire(response.properties))
 
     def destroy(self, state: ResourceState) -> None:
         """One resource of ``pulumi destroy`` (and the delete half of a replace)."""
