@@ -253,15 +253,11 @@ def test_get_of_an_unknown_id_is_an_error(engine: Engine, name: str, id_: str) -
         get(engine, name, id_)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: PresetPolicyAssignmentProvider.read looks the id up in RULE_NAMES unguarded, so "
-    "PresetPolicyAssignment.get(name, 'lenient') fails with a bare \"KeyError: 'lenient'\" from the provider "
-    "instead of \"does not exist\" (an empty id) or an error naming the resource and the valid presets"))
 def test_get_of_an_unknown_preset_says_so(engine: Engine) -> None:
     with pytest.raises(EngineError) as err:
         get(engine, "PresetPolicyAssignment", "lenient")
     assert "KeyError" not in str(err.value)
-    assert "does not exist" in str(err.value) or "PresetPolicyAssignment" in str(err.value)
+    assert "there is no preset named 'lenient'" in str(err.value) and "'standard' and 'strict'" in str(err.value)
 
 
 def test_get_of_the_ungrouped_group_as_a_device_group_is_an_error(engine: Engine, tenant: FakeTenant) -> None:
@@ -288,10 +284,6 @@ def test_get_of_a_preset_never_turned_on_is_an_error(engine_factory: EngineFacto
             get(engine, "PresetPolicyAssignment", "strict")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: DefaultDeviceGroupProvider.read ignores the id (returns ReadResult(id_ or str(group.id), ...)), so "
-    "DefaultDeviceGroup.get(name, '424242') succeeds with the ungrouped group's outputs under id '424242' instead "
-    "of failing; the contract's ids are 'default' (and, per id_doc, the group's MachineGroupId)"))
 def test_get_of_an_unknown_default_group_id_is_an_error(engine: Engine) -> None:
     """The singleton's ids are ``default`` and its MachineGroupId; another id names no object."""
     with pytest.raises(EngineError, match="424242"):

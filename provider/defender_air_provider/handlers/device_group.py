@@ -24,6 +24,7 @@ from .fields import changed_inputs, check_inputs, decode
 from .values import as_int, fold, is_unknown, str_list
 
 LOG = get_logger()
+DEFAULT_ID = "default"  # the id ``DefaultDeviceGroup.get`` takes (CONTRACT.md "Typed SDK surface")
 SEMI_CORE_REFUSAL = (
     "automation_level 'semi_core_folders' (Semi - require approval for core folders) cannot be set yet: no public "
     "source gives the portal's wire value for it, and guessing could set another level. Use 'semi_all_folders' "
@@ -343,10 +344,13 @@ class DefaultDeviceGroupProvider(AirProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with failures_named(DEFAULT_DEVICE_GROUP.name, "Ungrouped devices (default)", "read"):
             group = _ungrouped(context.current().device_groups.read())
+        if id_ not in (DEFAULT_ID, str(group.id)):
+            return ReadResult(None, {})  # ``DefaultDeviceGroup.get`` with another id: no such default group
         user_groups, ids = _live_user_groups(props, group.user_groups)
         live = {"automation_level": group.automation_level, "user_groups": user_groups}
-        # The id is the group's MachineGroupId; ``DefaultDeviceGroup.get(name, "default")`` reads it too.
-        return ReadResult(id_ or str(group.id), {**live, "group_id": str(group.id), "user_group_ids": ids}, live)
+        # The id is the group's MachineGroupId (what create returns); ``DefaultDeviceGroup.get(name, "default")``
+        # reads it too.
+        return ReadResult(id_, {**live, "group_id": str(group.id), "user_group_ids": ids}, live)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         with failures_named(DEFAULT_DEVICE_GROUP.name, "Ungrouped devices (default)", "update"):

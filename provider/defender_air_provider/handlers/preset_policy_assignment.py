@@ -30,6 +30,10 @@ class PresetNotTurnedOnError(DefenderAirError):
     pass
 
 
+class UnknownPresetError(DefenderAirError):
+    pass
+
+
 @dataclass(frozen=True)
 class Desired:
     preset: str
@@ -116,6 +120,10 @@ class PresetPolicyAssignmentProvider(AirProvider):
         preset = str(props.get("preset") or id_).lower()
         managed_atp = as_bool(props.get("defender_for_office365"), True)
         with failures_named(KIND, preset, "read"):
+            if preset not in RULE_NAMES:
+                # Only ``PresetPolicyAssignment.get`` can ask for another id; there is no such object to read.
+                raise UnknownPresetError(f"there is no preset named {id_!r}: the ids are "
+                                             f"{' and '.join(repr(p) for p in RULE_NAMES)}.")
             presets = context.current().presets
             eop = presets.get_rule("eop", preset)
             if eop is None:
