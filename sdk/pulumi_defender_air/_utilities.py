@@ -49,6 +49,9 @@ def split_call(args_type: type, args: Sequence[Any], kwargs: dict[str, Any],
     ``X(name, XArgs(...), opts)`` and ``X(name, key=value, ..., opts=opts)`` register identical inputs.
     """
     names = {f.name for f in dataclasses.fields(args_type)}
+    if not args and isinstance(kwargs.get("args"), args_type):  # X(name, args=XArgs(...)), as generated SDKs allow
+        kwargs = dict(kwargs)
+        args = (kwargs.pop("args"),)
     if args and isinstance(args[0], args_type):
         extra = set(kwargs) - {"opts"}
         if extra or len(args) > 2:

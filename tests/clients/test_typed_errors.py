@@ -3,6 +3,7 @@ exception type; handlers keep the type when they add the resource's name (chaine
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 
 import pytest
@@ -17,6 +18,7 @@ from defender_air_provider.core.errors import (
     PermissionDenied,
     ServiceError,
     SessionExpired,
+    Throttled,
 )
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers import context
@@ -106,3 +108,30 @@ def test_a_handler_error_reaches_the_engine_typed_and_named(make_tenant: Callabl
     while cause is not None and not isinstance(cause, ServiceError):
         cause = cause.__cause__
     assert isinstance(cause, LicenceRequired)
+
+
+def test_the_service_words_are_not_repeated_down_the_chain(make_tenant: Callable[..., FakeTenant]) -> None:
+    """The engine shows the whole chain (the dynamic provider sends ``traceback.format_exc()``): the client's
+    error, then the resource's. The handler's own wrapper in between is left out of the chain."""
+    make_tenant(fake={"compliance_e5": False})
+    props = {"name": "Many searches", "category": "Others", "threat_type": "Activity",
+             "notify_users": ["a@contoso.com"], "aggregation_type": "SimpleAggregation", "threshold": 5.0,
+             "enabled": True, "adopt_existing": False}
+    with pytest.raises(DefenderAirError) as err:
+        AlertPolicyProvider().create(props)
+    shown = "".join(traceback.format_exception(err.value))
+    assert shown.count("Creating advanced alert policies requires") == 2  # the cause, then the resource's error
+    assert isinstance(err.value.__cause__, LicenceRequired)
+
+
+def test_persistent_portal_throttling_is_throttled(portal_tenant: FakeTenant) -> None:
+    portal_tenant.faults.throttle("portal", times=50)
+    with pytest.raises(Throttled) as err:
+        context.current().device_groups.fresh()
+    assert err.value.operation == "GET machine_groups" and err.value.status == 429
+
+
+def test_graph_errors_are_typed_and_name_the_lookup(tenant: FakeTenant) -> None:
+    with pytest.raises(NotFound) as err:
+        context.current().entra_groups.resolve(("No such group",))
+    assert err.value.operation == "GET groups (No such group)"

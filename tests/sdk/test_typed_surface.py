@@ -498,3 +498,12 @@ def test_get_takes_opts_positionally_or_by_keyword(resource: RegisteredResource)
                      additional_secret_outputs=[secret])))):
         assert read.id == "the-id"
         assert read.request is not None and list(read.request.additionalSecretOutputs) == [secret]
+
+
+def test_args_may_also_be_given_by_keyword() -> None:
+    """``X(name, args=XArgs(...))`` is the same call as ``X(name, XArgs(...))`` (generated Pulumi SDKs allow it)."""
+    positional = capture_registration(lambda: air.DefaultDeviceGroup(
+        "ungrouped", air.DefaultDeviceGroupArgs(automation_level=air.AutomationLevel.FULL)))
+    by_keyword = capture_registration(lambda: air.DefaultDeviceGroup(
+        "ungrouped", args=air.DefaultDeviceGroupArgs(automation_level=air.AutomationLevel.FULL)))
+    assert by_keyword.inputs == positional.inputs

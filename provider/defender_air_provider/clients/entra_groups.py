@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..core.credentials import TokenSource
-from ..core.errors import NotFound, PermissionDenied, ServiceError
+from ..core.errors import NotFound, PermissionDenied, ServiceError, Throttled
 from ..core.redaction import REDACTOR
 from .device_groups.wire import UserGroup
 
@@ -107,26 +107,29 @@ class EntraGroupResolver:
         matches = [g for g in (page.value if page else None) or []]
         if not matches:
             raise NotFound(f"Microsoft Graph: no Entra group has the display name {value!r}; use its exact "
-                                "display name or its object ID.")
+                           "display name or its object ID.", operation=f"GET groups ({value})")
         if len(matches) > 1:
             ids = ", ".join(str(g.id) for g in matches)
             raise AmbiguousGroupError(f"Microsoft Graph: {len(matches)} Entra groups have the display name "
-                                      f"{value!r} ({ids}); use the object ID of the one you mean.")
+                                      f"{value!r} ({ids}); use the object ID of the one you mean.",
+                                      operation=f"GET groups ({value})")
         return UserGroup(str(matches[0].id), str(matches[0].display_name or value))
 
 
 def _graph_error(value: str, exc: Any) -> ServiceError:
+    """The one place that classifies a Graph error (docs/wire/microsoft-graph.md §2.6)."""
     status = getattr(exc, "response_status_code", None)
     error = getattr(exc, "error", None)
     message = REDACTOR(str(getattr(error, "message", None) or exc))
-    code = getattr(error, "code", None)
+    typed: dict[str, Any] = {"status": status, "code": getattr(error, "code", None),
+                             "operation": f"GET groups ({value})", "exception_type": getattr(error, "code", None)}
     if status == 404:
-        return NotFound(f"Microsoft Graph: Entra group {value!r} does not exist ({message}).", status=404,
-                             code=code)
+        return NotFound(f"Microsoft Graph: Entra group {value!r} does not exist ({message}).", **typed)
     if status in (401, 403):
         return PermissionDenied(
             f"Microsoft Graph refused reading group {value!r} (HTTP {status}: {message}). The app registration "
-            "needs the Microsoft Graph application permission Group.Read.All (with admin consent).",
-            status=status, code=code)
-    return ServiceError(f"Microsoft Graph: reading group {value!r} failed (HTTP {status}: {message}).",
-                        status=status, code=code)
+            "needs the Microsoft Graph application permission Group.Read.All (with admin consent).", **typed)
+    if status in (429, 503):
+        return Throttled(f"Microsoft Graph: reading group {value!r} is still throttled (HTTP {status}: {message}); "
+                         "run again later.", **typed)
+    return ServiceError(f"Microsoft Graph: reading group {value!r} failed (HTTP {status}: {message}).", **typed)

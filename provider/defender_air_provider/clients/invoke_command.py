@@ -179,7 +179,8 @@ class InvokeCommandClient:
         detail = failure.message + (f" ({failure.exception})" if failure.exception else "")
         typed: dict[str, Any] = {"status": status, "code": failure.code, "operation": cmdlet,
                                  "exception_type": failure.exception}
-        if status == 404 or (failure.exception or "").endswith("NotFoundException"):
+        if status == 404 or (failure.exception or "").endswith("NotFoundException") or (
+                status == 400 and _NOT_FOUND_EXCEPTION.search(failure.message)):
             what = f"'{target}'" if target else "the object"
             return NotFound(REDACTOR(f"{where}: {what} was not found: {detail}"), **typed)
         if status in (401, 403):
@@ -190,16 +191,19 @@ class InvokeCommandClient:
                        "Run again later or lower pulumi's --parallel.")
             return Throttled(REDACTOR(message), **typed)
         message = REDACTOR(f"{where} failed (HTTP {status}): {detail}")
+        # Neither refusal has an exception type of its own: both come as a validation exception, told apart by the
+        # service's text (docs/wire/invoke-command.md §6; security-compliance.md §3.1 for the E5 text, whose HTTP
+        # status was never captured, so it is matched at any status).
+        if _LICENCE_REQUIRED.search(failure.message):
+            return LicenceRequired(message, **typed)
+        if status == 400 and _ALREADY_EXISTS.search(failure.message):
+            return AlreadyExists(message, **typed)
         if status == 400:
-            # Neither refusal has an exception type of its own: both come as a validation exception, told apart by
-            # the service's text (docs/wire/invoke-command.md §6; security-compliance.md §3.1 for the E5 text).
-            if _ALREADY_EXISTS.search(failure.message):
-                return AlreadyExists(message, **typed)
-            if _LICENCE_REQUIRED.search(failure.message):
-                return LicenceRequired(message, **typed)
             return InvalidRequest(message, **typed)
         return ServiceError(message, **typed)
 
 
+# A NotFound exception type named only inside the text (docs/wire/security-compliance.md §6.3 [inference]).
+_NOT_FOUND_EXCEPTION = re.compile(r"\b\w+NotFoundException\b")
 _ALREADY_EXISTS = re.compile(r"\balready exists\b", re.IGNORECASE)
 _LICENCE_REQUIRED = re.compile(r"requires an? (?:Office|Microsoft) 365 E5", re.IGNORECASE)

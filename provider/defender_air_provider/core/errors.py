@@ -7,13 +7,18 @@ exception type, where it gave one.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 
 class DefenderAirError(Exception):
     """Base class: the message is complete and safe to show (secrets already redacted)."""
 
+    #: Set on an error that already names its resource and operation (``handlers.base.failures_named``).
+    in_resource_context: bool = False
+
     def in_context(self, prefix: str) -> DefenderAirError:
         """The same kind of error with ``prefix`` before its message (raise it ``from`` this one)."""
-        return type(self)(f"{prefix}: {self}")
+        return _named(type(self)(f"{prefix}: {self}"))
 
 
 class ConfigurationError(DefenderAirError):
@@ -40,8 +45,16 @@ class ServiceError(DefenderAirError):
         self.exception_type = exception_type
 
     def in_context(self, prefix: str) -> ServiceError:
-        return type(self)(f"{prefix}: {self}", status=self.status, code=self.code, operation=self.operation,
-                          exception_type=self.exception_type)
+        return _named(type(self)(f"{prefix}: {self}", status=self.status, code=self.code, operation=self.operation,
+                                 exception_type=self.exception_type))
+
+
+E = TypeVar("E", bound=DefenderAirError)
+
+
+def _named(error: E) -> E:
+    error.in_resource_context = True
+    return error
 
 
 class NotFound(ServiceError):

@@ -168,7 +168,7 @@ class HttpClient:
                 return last.response  # the client maps the final status (429 -> Throttled, ...)
             raise ServiceError(
                 f"{self.service}: {what} failed after {self.retry.max_attempts} attempts: {last.reason}. "
-                "Check network access to the service and try again."
+                "Check network access to the service and try again.", operation=what,
             ) from None
 
     def _wait(self, retry_state: tenacity.RetryCallState) -> float:

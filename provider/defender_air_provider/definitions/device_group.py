@@ -46,8 +46,9 @@ DEVICE_GROUP = ResourceDefinition(
         Field("description", Kind.STRING, "Free text; unset = not managed.", wire="Description"),
         Field("rules", Kind.OBJECT_LIST, "Membership rules `{property, operator, value}`; unset = no rules (an "
               "update clears them).", wire="GroupRules", object_type=DEVICE_GROUP_RULE, membership=True),
+        # A position among the groups, not the portal's sparse ``Priority`` value: no wire name of its own.
         Field("rank", Kind.INT, "1 = highest; unset = keep the group's rank (a new group goes last, above "
-              "\"Ungrouped devices\"). As an output: the group's actual rank.", wire="Priority", minimum=1,
+              "\"Ungrouped devices\"). As an output: the group's actual rank.", minimum=1,
               computed=True),
         Field("user_groups", Kind.STRING_LIST, _USER_GROUPS_DOC, wire="MachineGroupAssignments", membership=True,
               case_insensitive=True),

@@ -19,7 +19,7 @@ from ..definitions.enums import AlertAggregationType, AlertThreatType
 from . import context
 from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, without_zwsp
 from .base import AirProvider, create_once, failures_named
-from .fields import changed_inputs, check_inputs, decode
+from .fields import changed_inputs, check_inputs, decode, replaced
 from .values import is_address, is_unknown
 
 LOG = get_logger()
@@ -47,8 +47,7 @@ def settings_of(props: dict[str, Any]) -> AlertPolicySettings:
 def _changed(old: AlertPolicySettings, new: AlertPolicySettings) -> set[str]:
     """Settings given in ``new`` that differ from ``old`` (a setting not given is not managed)."""
     return set(changed_inputs(ALERT_POLICY, {k: _listed(k, v) for k, v in old.given().items()},
-                              {k: _listed(k, v) for k, v in new.given().items()},
-                              compare={"name": lambda _a, _b: True, "adopt_existing": lambda _a, _b: True}))
+                              {k: _listed(k, v) for k, v in new.given().items()}, ignore=("name", "adopt_existing")))
 
 
 def _listed(name: str, value: Any) -> Any:
@@ -95,8 +94,8 @@ def _check(news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
 
 def _not_editable(props: dict[str, Any]) -> list[str]:
     """Arguments given that a built-in policy does not accept (``adopt_existing`` counts only when true)."""
-    return [f.name for f in ALERT_POLICY.inputs
-            if not f.on_built_in and props.get(f.name) is not None and props.get(f.name) != f.default]
+    return [f.name for f in ALERT_POLICY.inputs if not f.on_built_in and props.get(f.name) is not None
+            and not is_unknown(props.get(f.name)) and props.get(f.name) != f.default]
 
 
 # ---------------------------------------------------------------------------------------------- outputs
@@ -143,16 +142,12 @@ class AlertPolicyProvider(AirProvider):
             "name": lambda old, new: identity_key(str(old or "")) == identity_key(str(new)),
             # Compared only where the old value is known: an unset threat_type was never managed.
             "threat_type": lambda old, new: old is None or str(old).lower() == str(new).lower(),
-            # A create-time instruction: flipping it later changes nothing on the service.
-            "adopt_existing": lambda _old, _new: True,
-        })
-        if "name" in changed:
-            # A new name does not clash with the old one: create the new policy before removing the old.
-            return DiffResult(changes=True, replaces=["name"], delete_before_replace=False)
-        if "threat_type" in changed:
-            # Same name, so the old policy must go first.
-            return DiffResult(changes=True, replaces=["threat_type"], delete_before_replace=True)
-        return DiffResult(changes=bool(changed), replaces=[])
+        }, ignore=("adopt_existing",))  # a create-time instruction: flipping it later changes nothing
+        replaces = replaced(ALERT_POLICY, changed)
+        # A new name does not clash with the old one: create the new policy before removing the old. With the same
+        # name (a new threat_type only), the old policy must go first.
+        return DiffResult(changes=bool(changed), replaces=replaces,
+                          delete_before_replace=bool(replaces) and "name" not in replaces)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         name = str(props["name"]).strip()

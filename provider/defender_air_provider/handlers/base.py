@@ -36,9 +36,12 @@ def failures_named(kind: str, name: object, operation: str) -> Iterator[None]:
     try:
         yield
     except DefenderAirError as exc:
-        if str(exc).startswith(prefix):
+        if exc.in_resource_context:
             raise
-        raise exc.in_context(prefix) from exc
+        # Chained to the client's typed error; a handler's own error that wraps one (adding what to do) is
+        # skipped in the chain, so the service's words appear once in the engine's traceback.
+        cause = exc.__cause__ if isinstance(exc.__cause__, DefenderAirError) else exc
+        raise exc.in_context(prefix) from cause
 
 
 T = TypeVar("T")

@@ -146,10 +146,15 @@ def _check_user_groups(value: Any) -> list[CheckFailure]:
 
 
 def _without_failed(failures: list[CheckFailure], more: list[CheckFailure]) -> list[CheckFailure]:
-    """Resource rules add to the definition's failures, but never a second one for the same value."""
-    failed = {f.property for f in failures}
-    return failures + [f for f in more if f.property not in failed
-                       and not any(f.property.startswith(p + ".") for p in failed)]
+    """Resource rules add to the definition's failures, but never a second one for a value (or a rule, such as
+    ``rules[0]``) that already failed."""
+    failed = {_subject(f.property) for f in failures}
+    return failures + [f for f in more if _subject(f.property) not in failed]
+
+
+def _subject(path: str) -> str:
+    """``rules[0].operator`` -> ``rules[0]``; ``automation_level`` -> itself."""
+    return path.split(".", 1)[0]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -209,12 +214,9 @@ class DeviceGroupProvider(AirProvider):
             return as_int(old) == as_int(new) or (
                 as_int(olds.get("requested_rank")) == as_int(new) and olds.get("rank_in_place") is not False)
 
-        changed = changed_inputs(DEVICE_GROUP, olds, news, compare={
-            "rules": _rules_equal,
-            "rank": rank_met,
-            # A create-time instruction: flipping it later changes nothing in the portal.
-            "adopt_existing": lambda _old, _new: True,
-        })
+        # adopt_existing is a create-time instruction: flipping it later changes nothing in the portal.
+        changed = changed_inputs(DEVICE_GROUP, olds, news, compare={"rules": _rules_equal, "rank": rank_met},
+                                 ignore=("adopt_existing",))
         return DiffResult(changes=bool(changed), replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -344,8 +346,10 @@ class DefaultDeviceGroupProvider(AirProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with failures_named(DEFAULT_DEVICE_GROUP.name, "Ungrouped devices (default)", "read"):
             group = _ungrouped(context.current().device_groups.read())
-        if id_ not in (DEFAULT_ID, str(group.id)):
-            return ReadResult(None, {})  # ``DefaultDeviceGroup.get`` with another id: no such default group
+        if props.get("automation_level") is None and id_ not in (DEFAULT_ID, str(group.id)):
+            # ``DefaultDeviceGroup.get`` (no state) with another id: no such group. A refresh of managed state
+            # never reports the group gone: it always exists (CONTRACT.md).
+            return ReadResult(None, {})
         user_groups, ids = _live_user_groups(props, group.user_groups)
         live = {"automation_level": group.automation_level, "user_groups": user_groups}
         # The id is the group's MachineGroupId (what create returns); ``DefaultDeviceGroup.get(name, "default")``

@@ -40,7 +40,10 @@ def check_value(field: Field, value: Any, path: str) -> tuple[Any, list[CheckFai
         return value, []
     if value is None:
         if field.required:
-            return None, [CheckFailure(path, f"{path} is required: {field.doc}")]
+            allowed = f": one of {_allowed(field)}" if field.enum is not None else ""
+            return None, [CheckFailure(path, f"{path} is required{allowed}.")]
+        if field.default is not None:
+            return field.default, []  # an unset argument with a default means the default (normalised here)
         return ([] if field.membership and field.kind in (Kind.STRING_LIST, Kind.OBJECT_LIST) else None), []
     kind = field.kind
     if kind is Kind.BOOL:
@@ -102,10 +105,14 @@ def _check_string(field: Field, value: Any, path: str) -> tuple[Any, list[CheckF
     if field.enum is not None:
         canonical = canonical_enum(field, value)
         if canonical is None:
-            allowed = ", ".join(str(member.value) for member in field.enum)
-            return value, [_fail(path, f"must be one of {allowed}; got {value!r}.")]
+            return value, [_fail(path, f"must be one of {_allowed(field)}; got {value!r}.")]
         return canonical, []
     return value, []
+
+
+def _allowed(field: Field) -> str:
+    assert field.enum is not None
+    return ", ".join(str(member.value) for member in field.enum)
 
 
 def canonical_enum(field: Field, value: object) -> str | None:
@@ -128,8 +135,8 @@ def decode(definition: ResourceDefinition, props: Mapping[str, Any]) -> dict[str
 
 
 def _decode(field: Field, value: Any) -> Any:
-    if field.kind is Kind.INT and isinstance(value, float) and value.is_integer():
-        return int(value)
+    if field.kind is Kind.INT and isinstance(value, float):
+        return as_int(value) if value.is_integer() else value
     return value
 
 
@@ -172,11 +179,15 @@ def _key(field: Field, value: Any) -> Any:
 
 
 def changed_inputs(definition: ResourceDefinition, olds: Mapping[str, Any], news: Mapping[str, Any], *,
-                   compare: Mapping[str, Compare] | None = None) -> list[str]:
+                   compare: Mapping[str, Compare] | None = None, ignore: tuple[str, ...] = ()) -> list[str]:
     """The arguments whose new value differs from the old output. An optional scalar left unset is not managed
-    (never a change); membership lists left unset mean empty. ``compare`` overrides the rule for a field."""
+    (never a change); membership lists left unset mean empty. ``compare`` overrides the rule for a field;
+    ``ignore`` names arguments that never change the object (create-time instructions such as
+    ``adopt_existing``), unknown or not."""
     changed = []
     for field in definition.inputs:
+        if field.name in ignore:
+            continue
         new = news.get(field.name)
         if is_unknown(new):
             changed.append(field.name)

@@ -18,7 +18,7 @@ from ..core.redaction import get_logger
 from ..definitions.preset_policy_assignment import PRESET_POLICY_ASSIGNMENT, RECIPIENT_SCOPE
 from . import context
 from .base import AirProvider, create_once, failures_named
-from .fields import changed_inputs, check_inputs
+from .fields import changed_inputs, check_inputs, replaced
 from .values import as_bool, is_address, is_domain, str_list
 
 LOG = get_logger()
@@ -91,9 +91,10 @@ class PresetPolicyAssignmentProvider(AirProvider):
     # ------------------------------------------------------------------ diff (no API call)
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = changed_inputs(PRESET_POLICY_ASSIGNMENT, olds, news)
-        if "preset" in changed:
+        replaces = replaced(PRESET_POLICY_ASSIGNMENT, changed)
+        if replaces:
             # Another preset is another pair of rules: turn the new one on before the old one off.
-            return DiffResult(changes=True, replaces=["preset"], delete_before_replace=False)
+            return DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         if changed:
             return DiffResult(changes=True, replaces=[])
         old, new = Desired.from_props(olds), Desired.from_props(news)

@@ -6,10 +6,10 @@
 * ``store.py``: one writer per process, fresh reads, propagation waits.
 """
 
-from .groups import DesiredGroup, Groups, UnmappableLevelError
+from .groups import Groups
 from .session import SESSION_PROCEDURE, MachineGroupsClient, PortalSession
 from .store import DeviceGroupStore
-from .wire import MachineGroup, Rule, UserGroup
+from .wire import DesiredGroup, MachineGroup, Rule, UnmappableLevelError, UserGroup
 
 __all__ = [
     "SESSION_PROCEDURE",

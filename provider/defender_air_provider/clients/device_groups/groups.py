@@ -1,9 +1,9 @@
 """Typed records over the machine-group collection: what a handler reads and changes, without PascalCase keys.
 
 ``Groups`` is the collection as read (kept verbatim for writing back); edits return a new collection in which
-only the named group changed. ``DesiredGroup`` is what a resource asks of one group, and ``Groups.matches`` is
-the one place that decides whether the collection already shows it (used before a write, to skip a needless
-PUT, and after it, to wait for propagation).
+only the named group changed. ``DesiredGroup`` (``wire.py``) is what a resource asks of one group;
+``wire.differences`` is the one test of a group's own settings, and ``Groups.matches`` adds its rank: it decides
+whether the collection already shows the change (after a write, to wait for propagation).
 """
 
 from __future__ import annotations
@@ -13,45 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from .wire import (
-    AUTOMATION_LEVELS,
+    DesiredGroup,
     MachineGroup,
-    Rule,
-    UserGroup,
     apply_settings,
+    differences,
     is_new_group,
     new_group_item,
     place,
     rank_of,
     real_groups,
-    rules_key,
+    same_id,
 )
 
 Items = list[dict[str, Any]]
-
-
-class UnmappableLevelError(ValueError):
-    """An automation level with no known wire value (``semi_core_folders``)."""
-
-
-@dataclass(frozen=True)
-class DesiredGroup:
-    """The settings a resource manages on one group. ``None`` = not managed: ``name`` on the default group,
-    ``description`` when unset, ``rules`` on the default group (it has none), ``user_groups`` when unchanged and
-    already resolved, ``rank`` when unset."""
-
-    automation_level: str
-    name: str | None = None
-    description: str | None = None
-    rules: tuple[Rule, ...] | None = None
-    user_groups: tuple[UserGroup, ...] | None = None
-    rank: int | None = None
-
-    @property
-    def level_value(self) -> int:
-        value = AUTOMATION_LEVELS.get(self.automation_level)
-        if value is None:
-            raise UnmappableLevelError(self.automation_level)
-        return value
 
 
 @dataclass(frozen=True)
@@ -69,7 +43,7 @@ class Groups:
 
     # ------------------------------------------------------------------ lookups
     def by_id(self, group_id: str | int) -> MachineGroup | None:
-        return next((MachineGroup(i) for i in self.items if str(i.get("MachineGroupId")) == str(group_id)), None)
+        return next((MachineGroup(i) for i in self.items if same_id(i, group_id)), None)
 
     def by_name(self, name: str) -> MachineGroup | None:
         """Display names are unique in the tenant, compared case-insensitively (as written, spaces included)."""
@@ -94,15 +68,7 @@ class Groups:
     def matches(self, group: MachineGroup | None, desired: DesiredGroup) -> bool:
         if group is None or is_new_group(group.raw):
             return False
-        return (
-            (desired.name is None or group.name.lower() == desired.name.lower())
-            and group.raw.get("AutoRemediationLevel") == desired.level_value
-            and (desired.description is None or group.description == desired.description)
-            and (desired.rules is None or group.is_ungrouped or rules_key(group.rules) == rules_key(desired.rules))
-            and (desired.user_groups is None or {g.object_id.lower() for g in group.user_groups}
-                 == {g.object_id.lower() for g in desired.user_groups})
-            and self.rank_in_place(group, desired.rank)
-        )
+        return not differences(group, desired) and self.rank_in_place(group, desired.rank)
 
     # ------------------------------------------------------------------ edits (a new collection each)
     def with_new_group(self, desired: DesiredGroup) -> Groups:
@@ -112,23 +78,18 @@ class Groups:
         target = new_group_item(desired.name, 0)
         items.append(target)
         place(items, target, desired.rank)
-        _apply(target, desired)
+        apply_settings(target, desired)
         return Groups.of(items)
 
     def with_settings(self, group: MachineGroup, desired: DesiredGroup) -> Groups:
         """``group`` changed to ``desired``; every other group, and every field not managed, as read."""
         items = copy.deepcopy(list(self.items))
-        target = next(i for i in items if str(i.get("MachineGroupId")) == str(group.id))
+        target = next(i for i in items if same_id(i, group.id))
         if desired.rank is not None and not group.is_ungrouped:
             place(items, target, desired.rank)
-        _apply(target, desired)
+        apply_settings(target, desired)
         return Groups.of(items)
 
     def without(self, group_id: str | int) -> Groups:
-        return Groups(tuple(i for i in self.items if str(i.get("MachineGroupId")) != str(group_id)))
+        return Groups(tuple(i for i in self.items if not same_id(i, group_id)))
 
-
-def _apply(item: dict[str, Any], desired: DesiredGroup) -> None:
-    apply_settings(item, name=desired.name, description=desired.description, level=desired.level_value,
-                   rules=None if MachineGroup(item).is_ungrouped or desired.rules is None else list(desired.rules),
-                   user_groups=None if desired.user_groups is None else list(desired.user_groups))

@@ -12,7 +12,7 @@ import threading
 from typing import Any
 from urllib.parse import unquote
 
-from ...core.errors import PermissionDenied, ServiceError, SessionExpired
+from ...core.errors import NotFound, PermissionDenied, ServiceError, SessionExpired, Throttled
 from ...core.http import HttpClient, HttpResponse
 from ...core.redaction import REDACTOR
 
@@ -150,6 +150,12 @@ class MachineGroupsClient:
             raise ServiceError(
                 f"Defender portal: {what} failed (HTTP 500): {text[:300] or 'no details'}. If it repeats, the "
                 f"session's XSRF token was probably rejected. {SESSION_PROCEDURE}", status=status, operation=what)
+        if status == 404:
+            raise NotFound(f"Defender portal: {what} was not found (HTTP 404): {text[:300]}", status=status,
+                           operation=what)
+        if status in (429, 503):
+            raise Throttled(f"Defender portal: {what} is still throttled (HTTP {status}) after retries: {text[:300]}. "
+                            "Run again later or lower pulumi's --parallel.", status=status, operation=what)
         if status >= 400:
             raise ServiceError(f"Defender portal: {what} failed (HTTP {status}): {text[:500]}", status=status,
                                operation=what)
@@ -161,5 +167,5 @@ def _items(response: HttpResponse, what: str) -> list[dict[str, Any]]:
     items = payload.get("items") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         raise ServiceError(f"Defender portal: {what} answered HTTP {response.status} without a list of groups.",
-                           status=response.status)
+                           status=response.status, operation=what)
     return [i for i in items if isinstance(i, dict)]

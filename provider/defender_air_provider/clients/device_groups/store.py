@@ -27,6 +27,7 @@ from .session import MachineGroupsClient
 from .wire import is_new_group
 
 LOG = get_logger()
+WRITE = "PUT machine_groups"  # the operation named by this store's errors
 # A change: current groups -> (groups to PUT, predicate that says the change is visible in a later read).
 Visible = Callable[[Groups], bool]
 Change = Callable[[Groups], tuple[Groups, Visible]]
@@ -70,7 +71,7 @@ class DeviceGroupStore:
                 return current  # nothing to change: no PUT (a needless PUT could revert someone's concurrent edit)
             new_groups = sum(1 for item in desired.items if is_new_group(item))
             if new_groups > 1:
-                raise ServiceError("internal error: more than one new device group in one write")
+                raise ServiceError("internal error: more than one new device group in one write", operation=WRITE)
             try:
                 self._api.replace(desired.to_wire(), idempotent=new_groups == 0)
             except OutcomeUnknown as lost:
@@ -81,8 +82,8 @@ class DeviceGroupStore:
                     raise OutcomeUnknown(
                         "Defender portal: the device-group change got no answer and is not visible after "
                         f"{self._attempts} reads; it may still arrive. Nothing more was sent. Run `pulumi up` "
-                        "again in a few minutes (a group that was being created: with adopt_existing=True)."
-                    ) from lost
+                        "again in a few minutes (a group that was being created: with adopt_existing=True).",
+                        operation=WRITE) from lost
                 self._invalidate()
                 return settled
             finally:
@@ -94,8 +95,8 @@ class DeviceGroupStore:
                 raise ServiceError(
                     f"Defender portal: the device-group change was accepted but is still not visible after "
                     f"{self._attempts} reads (the portal can take several minutes). Run `pulumi refresh` and "
-                    "`pulumi up` later (a group that was being created: `pulumi up` with adopt_existing=True)."
-                )
+                    "`pulumi up` later (a group that was being created: `pulumi up` with adopt_existing=True).",
+                    operation=WRITE)
             return result
 
     def _settled_read(self) -> Groups:
@@ -108,8 +109,7 @@ class DeviceGroupStore:
             raise ServiceError(
                 "Defender portal: an earlier device-group change of this run is still not visible, so no further "
                 "change is written (it would be based on an outdated list and could undo it). Run `pulumi refresh` "
-                "and `pulumi up` again in a few minutes."
-            )
+                "and `pulumi up` again in a few minutes.", operation=WRITE)
         self._pending.clear()
         return settled
 

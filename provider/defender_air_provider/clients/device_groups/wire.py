@@ -205,22 +205,67 @@ def place(items: list[dict[str, Any]], target: dict[str, Any], rank: int | None)
         previous = int(item["Priority"])
 
 
-def apply_settings(item: dict[str, Any], *, name: str | None, description: str | None, level: int,
-                   rules: list[Rule] | None, user_groups: list[UserGroup] | None) -> None:
-    """Write the managed settings onto ``item``; a field whose value is already right is left exactly as read.
-    ``None`` means "not managed" (``rules`` is always None on the ungrouped group, which has no rules)."""
-    group = MachineGroup(item)
-    if name is not None and group.name.lower() != name.lower():  # names compare case-insensitively
-        item["Name"] = name
-    if description is not None and group.description != description:
-        item["Description"] = description
-    if item.get("AutoRemediationLevel") != level:
-        item["AutoRemediationLevel"] = level
-    if rules is not None and rules_key(group.rules) != rules_key(rules):
-        item["GroupRules"] = rules_to_wire(rules)
-    if user_groups is not None and {g.object_id.lower() for g in group.user_groups} != \
-            {g.object_id.lower() for g in user_groups}:
-        item["MachineGroupAssignments"] = assignments_to_wire(user_groups)
+@dataclass(frozen=True)
+class DesiredGroup:
+    """The settings a resource manages on one group. ``None`` = not managed: ``name`` on the default group,
+    ``description`` when unset, ``rules`` on the default group (it has none), ``user_groups`` when unchanged and
+    already resolved, ``rank`` when unset. ``rank`` is a position among the groups, placed by ``place``."""
+
+    automation_level: str
+    name: str | None = None
+    description: str | None = None
+    rules: tuple[Rule, ...] | None = None
+    user_groups: tuple[UserGroup, ...] | None = None
+    rank: int | None = None
+
+    @property
+    def level_value(self) -> int:
+        value = AUTOMATION_LEVELS.get(self.automation_level)
+        if value is None:
+            raise UnmappableLevelError(self.automation_level)
+        return value
+
+
+class UnmappableLevelError(ValueError):
+    """An automation level with no known wire value (``semi_core_folders``)."""
+
+
+def differences(group: MachineGroup, desired: DesiredGroup) -> set[str]:
+    """The one test of "already as desired" for a group's own settings (its rank depends on the others): the
+    wire keys whose value differs from what ``desired`` manages. Names compare case-insensitively; rules as an
+    unordered set; user access by object id."""
+    found = set()
+    if desired.name is not None and group.name.lower() != desired.name.lower():
+        found.add("Name")
+    if desired.description is not None and group.description != desired.description:
+        found.add("Description")
+    if group.raw.get("AutoRemediationLevel") != desired.level_value:
+        found.add("AutoRemediationLevel")
+    if desired.rules is not None and not group.is_ungrouped and rules_key(group.rules) != rules_key(desired.rules):
+        found.add("GroupRules")
+    if desired.user_groups is not None and {g.object_id.lower() for g in group.user_groups} != \
+            {g.object_id.lower() for g in desired.user_groups}:
+        found.add("MachineGroupAssignments")
+    return found
+
+
+def apply_settings(item: dict[str, Any], desired: DesiredGroup) -> None:
+    """Write the managed settings onto ``item``; a field whose value is already right is left exactly as read."""
+    changed = differences(MachineGroup(item), desired)
+    if "Name" in changed:
+        item["Name"] = desired.name
+    if "Description" in changed:
+        item["Description"] = desired.description
+    if "AutoRemediationLevel" in changed:
+        item["AutoRemediationLevel"] = desired.level_value
+    if "GroupRules" in changed:
+        item["GroupRules"] = rules_to_wire(list(desired.rules or ()))
+    if "MachineGroupAssignments" in changed:
+        item["MachineGroupAssignments"] = assignments_to_wire(list(desired.user_groups or ()))
+
+
+def same_id(item: dict[str, Any], group_id: str | int) -> bool:
+    return str(item.get("MachineGroupId")) == str(group_id)
 
 
 def rules_key(rules: list[Rule] | tuple[Rule, ...]) -> list[tuple[str, str, Any]]:
