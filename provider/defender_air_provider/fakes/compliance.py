@@ -26,14 +26,14 @@ body naming it (§1.8 "unknown cmdlet on IPPS", unlike Exchange's NUL body).
 from __future__ import annotations
 
 import copy
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from ..data import BuiltInAlertPolicyRecord, built_in_alert_policies
 from .base import FakeRequest, FakeResponse
 from .exchange import TENANT_DOMAIN
 from .invoke_command import (
@@ -172,189 +172,13 @@ E5_REQUIRED_TEXT = (
 # The built-in catalogue (wire-details.md C1)
 # ---------------------------------------------------------------------------------------------------------------
 
-# Verbatim: the "field projection of SCUBA-S" JSON block of C1 (the rules that trigger AIR), with the real
-# trailing ZWSP written as \u200b. It gives the full filters that C1's table truncates.
-_AIR_RULES_JSON = r"""
-[
- {"Name": "A potentially malicious URL click was detected", "ImmutableId": "a74bb32a-541b-47fb-adfd-f8c62ce3d59b", "ThreatType": "MaliciousUrlClick", "Severity": "High", "Operation": null, "Filter": "(Click.IsLookBack -eq 1)"},
- {"Name": "A user clicked through to a potentially malicious URL\u200b", "ImmutableId": "5453b67e-6c81-4a46-b96c-08d97b58d4ac", "ThreatType": "MaliciousUrlClick", "Severity": "High", "Operation": null, "Filter": "(Click.IsSystemBlockOverriden -eq 1) -or (Click.IsTenantBlockOverriden -eq 1)"},
- {"Name": "Admin triggered manual investigation of email", "ImmutableId": "cfb0af3a-7410-445c-a872-45f95c45f0de", "ThreatType": "Activity", "Severity": "Informational", "Operation": ["AirManualInvestigation"], "Filter": "Activity.AirItemType -eq 'Email'"},
- {"Name": "Admin triggered user compromise investigation", "ImmutableId": "845686e4-f843-42cf-36d7-08d8e2eca19c", "ThreatType": "Activity", "Severity": "Medium", "Operation": ["AirManualInvestigation"], "Filter": "Activity.AirItemType -eq 'User'"},
- {"Name": "Administrative action submitted by an Administrator", "ImmutableId": "da9eb28a-4238-43d5-bc01-0e02842ecffe", "ThreatType": "Activity", "Severity": "Informational", "Operation": ["AirAdminActionInvestigation"], "Filter": "(Activity.AirAdminActionType -eq 'MailAction')"},
- {"Name": "Email messages containing malicious URL removed after delivery\u200b", "ImmutableId": "8e6ba277-ef39-404e-aaf1-294f6d9a2b88", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByURLs -eq 1 -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and (Mail.IsCampaignZapped -ne 1)"},
- {"Name": "Email messages containing malicious file removed after delivery\u200b", "ImmutableId": "4b1820ec-39dc-45f3-abf6-5ee80df51fd2", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByFiles -eq 1 -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and (Mail.IsCampaignZapped -ne 1)"},
- {"Name": "Email messages containing malware removed after delivery", "ImmutableId": "0179b3f7-3fda-40c3-8f24-278563978dbb", "ThreatType": "Malware", "Severity": "Informational", "Operation": null, "Filter": "Mail.IsSystemZappedMalware -eq 1 -and (-not (Mail.Recipients.Tags -like 'hve')) -and (-not (Mail.Sender.Tags -like 'hve')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and ((Mail.IsGenericZapped -ne 1) -and (Mail.IsGenericZapped -ne 0)) -and ((Mail.IsCampaignZapped -ne 1) -and (Mail.IsCampaignZapped -ne 0))"},
- {"Name": "Email messages containing phish URLs removed after delivery", "ImmutableId": "ea8169fa-0678-4751-8854-aebea7adeceb", "ThreatType": "Phish", "Severity": "Informational", "Operation": null, "Filter": "Mail.IsSystemZappedPhish -eq 1 -and (-not (Mail.Recipients.Tags -like 'hve')) -and (-not (Mail.Sender.Tags -like 'hve')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and ((Mail.IsGenericZapped -ne 1) -and (Mail.IsGenericZapped -ne 0)) -and ((Mail.IsCampaignZapped -ne 1) -and (Mail.IsCampaignZapped -ne 0))"},
- {"Name": "Email messages from a campaign removed after delivery\u200b", "ImmutableId": "c8522cbb-9368-4e25-4ee9-08d8d899dfab", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsCampaignZapped -eq 1 -and (Mail.TenantPolicyFinalVerdictSource -ne 'PhishEdu') -and (Mail.TenantPolicyFinalVerdictSource -ne 'SecOps') -and (Mail.TenantPolicyFinalVerdictSource -ne 'ThirdPartyFiltering')"},
- {"Name": "Email messages removed after delivery\u200b", "ImmutableId": "b8f6b088-5487-4c70-037c-08d8d71a43fe", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and (Mail.IsGenericZapped -eq 1) -and (Mail.TenantPolicyFinalVerdictSource -ne 'PhishEdu') -and (Mail.TenantPolicyFinalVerdictSource -ne 'SecOps') -and (Mail.TenantPolicyFinalVerdictSource -ne 'ThirdPartyFiltering')"},
- {"Name": "Email reported by user as malware or phish", "ImmutableId": "b26a5770-0c38-434a-9380-3a3c2c27bbb3", "ThreatType": "Activity", "Severity": "Low", "Operation": ["UserSubmission"], "Filter": "(Activity.SubmissionType -eq 'Phish') -or (Activity.SubmissionType -eq 'Malware')"},
- {"Name": "Messages containing malicious entity not removed after delivery", "ImmutableId": "663e723a-4a74-47d9-9690-9638f0d496af", "ThreatType": "Malicious", "Severity": "Medium", "Operation": null, "Filter": "(Mail.IsMailZAPFailed -eq 1) -and ((((Mail.IsSystemZappedByFiles -eq 1) -or (Mail.IsSystemZappedByURLs -eq 1)) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and (Mail.IsCampaignZapped -ne 1)) -or (((Mail.IsGenericZapped -eq 1) -or(Mail.IsCampaignZapped -eq 1)) -and (Mail.TenantPolicyFinalVerdictSource -ne 'PhishEdu') -and (Mail.TenantPolicyFinalVerdictSource -ne 'SecOps') -and (Mail.TenantPolicyFinalVerdictSource -ne 'ThirdPartyFiltering')))"},
- {"Name": "Remediation action taken by admin on emails or URL or sender", "ImmutableId": "39c5b427-a54f-4c38-a799-8541c5a105a8", "ThreatType": "Activity", "Severity": "Informational", "Operation": ["AirAdminActionInvestigation"], "Filter": "(Activity.AirAdminActionType -eq 'MailAction' -or Activity.AirAdminActionType -eq 'BlockUrlAction' -or Activity.AirAdminActionType -eq 'BlockSenderAction')"},
- {"Name": "Suspicious email sending patterns detected", "ImmutableId": "be215649-fba8-4339-9ddd-05991a43b948", "ThreatType": "Activity", "Severity": "Medium", "Operation": ["CompromisedWarningAccount"], "Filter": "-not (Activity.User.Tags -like 'hve')"},
- {"Name": "User restricted from sending email", "ImmutableId": "7a4e7306-bbcb-401f-b112-8ca5f798a230", "ThreatType": "Activity", "Severity": "High", "Operation": ["CompromisedAccount"], "Filter": "-not (Activity.User.Tags -like 'hve')"}
-]
-"""  # noqa: E501
-AIR_RULES: tuple[dict[str, Any], ...] = tuple(json.loads(_AIR_RULES_JSON))
-_AIR_BY_ID = {rule["ImmutableId"]: rule for rule in AIR_RULES}
-
-
-class SystemRule(NamedTuple):
-    """One row of C1's table. ``filter`` None = use the JSON block's full filter (AIR rules) or no filter."""
-
-    name: str
-    guid: str
-    threat_type: str
-    severity: str
-    category: str
-    aggregation_type: str
-    operation: tuple[str, ...] | None
-    filter: str | None = None
-    filter_truncated: bool = False  # [inference: truncated in the notes] the stored filter is a prefix
-    source: str = "S"  # S = SCUBA-S (real export), T = only in the SCUBA-T stubs
-
-
-_TM = "ThreatManagement"
-_N = "None"
-# Rows in C1's order. Names are exact; ``+ ZWSP`` where C1 flags the trailing U+200B.
-SYSTEM_RULES: tuple[SystemRule, ...] = (
-    SystemRule("A Tenant Allow Block List entry has been found malicious", "5ba37278-d17b-4674-bde7-d19ad231e324",
-               "Activity", "Informational", _TM, _N, ("TenantAllowBlockListItemGraderDisagree",)),
-    SystemRule("A potentially malicious URL click was detected", "a74bb32a-541b-47fb-adfd-f8c62ce3d59b",
-               "MaliciousUrlClick", "High", _TM, _N, None),
-    SystemRule("A user clicked through to a potentially malicious URL" + ZWSP, "5453b67e-6c81-4a46-b96c-08d97b58d4ac",
-               "MaliciousUrlClick", "High", _TM, _N, None),
-    SystemRule("Admin Submission Result Completed", "ae9b83dd-6039-4ea9-b675-6b0ac3bf4a41",
-               "Activity", "Informational", _TM, _N, ("AdminSubmission",), source="T"),
-    SystemRule("Admin triggered manual investigation of email", "cfb0af3a-7410-445c-a872-45f95c45f0de",
-               "Activity", "Informational", _TM, _N, ("AirManualInvestigation",)),
-    SystemRule("Admin triggered user compromise investigation", "845686e4-f843-42cf-36d7-08d8e2eca19c",
-               "Activity", "Medium", _TM, _N, ("AirManualInvestigation",)),
-    SystemRule("Administrative action submitted by an Administrator", "da9eb28a-4238-43d5-bc01-0e02842ecffe",
-               "Activity", "Informational", _TM, _N, ("AirAdminActionInvestigation",)),
-    SystemRule("Creation of forwarding/redirect rule", "d59a8fd4-1272-41ee-9408-86f7bcf72479",
-               "Activity", "Informational", _TM, _N, ("MailRedirect",)),
-    SystemRule("Email messages containing malicious URL removed after delivery" + ZWSP,
-               "8e6ba277-ef39-404e-aaf1-294f6d9a2b88", "Malicious", "Informational", _TM, _N, None),
-    SystemRule("Email messages containing malicious file removed after delivery" + ZWSP,
-               "4b1820ec-39dc-45f3-abf6-5ee80df51fd2", "Malicious", "Informational", _TM, _N, None),
-    SystemRule("Email messages containing malware removed after delivery", "0179b3f7-3fda-40c3-8f24-278563978dbb",
-               "Malware", "Informational", _TM, _N, None),
-    SystemRule("Email messages containing phish URLs removed after delivery", "ea8169fa-0678-4751-8854-aebea7adeceb",
-               "Phish", "Informational", _TM, _N, None),
-    SystemRule("Email messages from a campaign removed after delivery" + ZWSP, "c8522cbb-9368-4e25-4ee9-08d8d899dfab",
-               "Malicious", "Informational", _TM, _N, None),
-    SystemRule("Email messages removed after delivery" + ZWSP, "b8f6b088-5487-4c70-037c-08d8d71a43fe",
-               "Malicious", "Informational", _TM, _N, None),
-    SystemRule("Email reported by user as junk", "a0e277be-7157-4907-874e-93e7b5170657",
-               "Activity", "Low", _TM, _N, ("UserSubmission",), "Activity.SubmissionType -eq 'Junk'"),
-    SystemRule("Email reported by user as malware or phish", "b26a5770-0c38-434a-9380-3a3c2c27bbb3",
-               "Activity", "Low", _TM, _N, ("UserSubmission",)),
-    SystemRule("Email reported by user as not junk", "79b0a077-8446-4d8c-b335-d89cdcd60b08",
-               "Activity", "Low", _TM, _N, ("UserSubmission",), "Activity.SubmissionType -eq 'NotJunk'"),
-    SystemRule("Email sending limit exceeded", "2cc44934-4d16-420b-b4e8-74a77fd0ab24",
-               "Activity", "Medium", _TM, _N, ("EmailSendingLimitExceeded",)),
-    SystemRule("Failed exact data match upload", "cafdbfad-0084-4052-8371-ea098aab3f64",
-               "Activity", "High", _TM, _N, ("UploadDataFailed",)),
-    SystemRule("Form blocked due to potential phishing attempt", "3d408d75-3093-40de-8611-9d1a273a11dc",
-               "Activity", "High", _TM, _N, ("AutoBlockedForm",)),
-    SystemRule("Form flagged and confirmed as phishing", "2d161684-8def-403c-9df6-f20c66c64161",
-               "Activity", "High", _TM, _N, ("OSTTakenDownForm",)),
-    # [inference] C1 gives neither operation nor filter for this T row; stored without a filter.
-    SystemRule("HVE A potentially malicious URL click was detected", "ece0f2ff-7944-4cde-8348-39da34d1ebab",
-               "MaliciousUrlClick", "High", _TM, _N, None, source="T"),
-    SystemRule("MIP AutoLabel simulation completed", "dac59cbc-1d3b-4f5e-91e0-02d780c53915",
-               "Activity", "Low", _TM, _N, ("MipAutoLabelSimulationCompletion",)),
-    # The four retired T rows (MC822720, C2: this one and the three "Phish ..." ones below) have only C1's
-    # truncated filter: [inference: truncated in the notes] it is stored as printed there, without the ellipsis.
-    SystemRule("Malware not zapped because ZAP is disabled", "a5c402b2-eba9-4f9d-a0dd-a0c65db97200",
-               "Malware", "Medium", _TM, _N, None, "Mail.TimeTravelResult -eq 'AdminPolicy_ZapDisabled' -and (-",
-               True, "T"),
-    SystemRule("Messages containing malicious entity not removed after delivery",
-               "663e723a-4a74-47d9-9690-9638f0d496af", "Malicious", "Medium", _TM, _N, None),
-    SystemRule("Phish delivered due to an ETR override", "ce5b94b7-eafb-4b3f-8d44-a0a86245e62b",
-               "Phish", "Informational", _TM, _N, None, "(Mail.DeliveryStatus -eq 'Delivered') -and (Mail.Direction",
-               True, "T"),
-    SystemRule("Phish delivered due to an IP allow policy", "8bd89c8d-1425-45ba-838a-e15fb89808d2",
-               "Phish", "Informational", _TM, _N, None, "(Mail.DeliveryStatus -eq 'Delivered') -and (Mail.Direction",
-               True, "T"),
-    SystemRule("Phish not zapped because ZAP is disabled", "c2a1f0cd-a669-49bc-a22b-e501350935e3",
-               "Phish", "Medium", _TM, _N, None, "(Mail.TimeTravelResult -eq 'AdminPolicy_ZapDisabled') -and",
-               True, "T"),
-    SystemRule("Potential Nation-State Activity", "3b3085a4-553a-4b61-bbf1-691fa4e0bf76",
-               "Activity", "High", _TM, _N, ("MSTICNationStateNotification",),
-               "Activity.Operation -eq 'MSTICNationStateNotification'"),
-    SystemRule("Purview policy simulation completed", "7b99aef6-dca7-43b5-828a-96679dd553fc",
-               "Activity", "Low", _TM, _N, ("UnifiedSimulationCompletionNotification",)),
-    SystemRule("Remediation action taken by admin on emails or URL or sender", "39c5b427-a54f-4c38-a799-8541c5a105a8",
-               "Activity", "Informational", _TM, _N, ("AirAdminActionInvestigation",)),
-    SystemRule("Removed an entry in Tenant Allow/Block List", "d0d83ae6-5fbc-4400-8863-9276921a9cad",
-               "Activity", "Informational", _TM, _N, ("TenantAllowBlockListItemRemoved",), "Activity.EventId -eq '12'"),
-    SystemRule("Retention Auto-labeling Policy Simulation Completed", "a8f4ff90-ee7d-4813-a629-42c9db2204dd",
-               "Activity", "Low", _TM, _N, ("RetentionAutoLabelSimulationCompletion",)),
-    SystemRule("Successful exact data match upload", "55272906-f9a5-4adf-9395-0abeec18aee1",
-               "Activity", "Low", _TM, _N, ("UploadDataCompleted",)),
-    SystemRule("Suspicious Email Forwarding Activity", "bfd48f06-0865-41a6-85ff-adb746423ebf",
-               "Activity", "High", _TM, _N, ("SuspiciousForwarding",)),
-    SystemRule("Suspicious connector activity", "8bb9c6c8-dc12-40e1-5bb8-08da05b13393",
-               "Activity", "High", _TM, _N, ("ConnectorAbuse",)),
-    SystemRule("Suspicious email sending patterns detected", "be215649-fba8-4339-9ddd-05991a43b948",
-               "Activity", "Medium", _TM, _N, ("CompromisedWarningAccount",)),
-    SystemRule("Suspicious tenant sending patterns observed", "05b9e850-6d9d-4bab-a5c0-f54db2e7e887",
-               "Activity", "High", _TM, _N, ("TenantExceedsThresholdEarlyAlert",)),
-    SystemRule("Teams call reported by user as not security risk", "329e7f8b-7d02-449b-80ac-64c8dfdf652b",
-               "Activity", "Low", _TM, _N, ("UserSubmission",),
-               "Activity.SubmissionType -eq 'TeamsCallNotSecurityRisk'"),
-    SystemRule("Teams call reported by user as security risk", "cc12ef13-3561-431d-9c2a-767e244f20f1",
-               "Activity", "Low", _TM, _N, ("UserSubmission",), "Activity.SubmissionType -eq 'TeamsCallSecurityRisk'"),
-    SystemRule("Teams message reported by user as not security risk", "45c82c87-fd14-4974-8736-eeb5e81ee918",
-               "Activity", "Low", _TM, _N, ("UserSubmission",), "Activity.SubmissionType -eq 'NotSecurityRisk'"),
-    SystemRule("Teams message reported by user as security risk", "34c03748-ee5d-415e-bb65-9fbac7d3a358",
-               "Activity", "Low", _TM, _N, ("UserSubmission",), "Activity.SubmissionType -eq 'SecurityRisk'"),
-    SystemRule("Tenant Allow/Block List entry is about to expire", "d063f1c3-572d-40ea-a32c-f339cab57a33",
-               "Activity", "Informational", _TM, _N, ("TenantAllowBlockListItemExpiry",)),
-    SystemRule("Tenant restricted from sending email", "a7032ff5-7eee-412b-805b-d1295c7e0932",
-               "Activity", "High", _TM, _N, ("CompromisedTenantAccount",)),
-    SystemRule("Tenant restricted from sending unprovisioned email", "5ed2d687-9bd3-49e7-9b56-b7dc0d9af5cb",
-               "Activity", "High", _TM, _N, ("CompromisedUnprovisionedTenantAccount",)),
-    SystemRule("User requested to release a quarantined message", "34116cef-7761-4cdf-a30b-5aa944d93d74",
-               "Activity", "Informational", _TM, _N, ("QuarantineRequestReleaseMessage",)),
-    SystemRule("User restricted from sending email", "7a4e7306-bbcb-401f-b112-8ca5f798a230",
-               "Activity", "High", _TM, _N, ("CompromisedAccount",)),
-    SystemRule("User restricted from sharing forms and collecting responses", "f86c81d5-272e-4825-a957-366e964f702c",
-               "Activity", "High", _TM, _N, ("UserRestrictedByDistributingForms",)),
-    SystemRule("eDiscovery search started or exported", "6fdc5710-3998-47f0-afbb-57cefd7378ae",
-               "Activity", "Informational", _TM, _N, ("eDiscoverySearchStartedOrExported",)),
-    SystemRule("Elevation of Exchange admin privilege", "17d51759-88e1-40c1-8df3-20bcf2e43057",
-               "Activity", "Low", "AccessGovernance", _N, ("GrantAdminPermission",)),
-    SystemRule("Compliance Manager Default Alert Policy", "ed5f5244-a3e4-4bf7-895c-b49ef27ded46",
-               "Activity", "Medium", "ComplianceManager", _N, ("ComplianceManagerActionScoreChange",)),
-    SystemRule("Unusual volume of external file sharing", "d0ec2b5e-b51e-4b83-a232-972d3971d370",
-               "Activity", "Medium", "DataGovernance", "AnomalousAggregation", ("ExternalFileSharing",)),
-    SystemRule("Messages have been delayed", "37a4e852-e711-45ca-b0f4-b076bae3adfd",
-               "MailFlow", "High", "MailFlow", "CustomAggregation", None,
-               "MessagesQueued.QueuedType -eq 'ConnectorBasedMessagesQueued'"),
-    SystemRule("Reply-all storm detected", "ce504573-4841-4e45-81e2-21e8a11ba221",
-               "MailFlow", "High", "MailFlow", "CustomAggregation", None, "Message.Verdict -eq 'Block'"),
-    SystemRule("Noisy Alert Policy Throttled", "22847b42-7f1e-40b7-a81a-5f134946c52d",
-               "Activity", "High", "Others", _N, ("NoisyAlertPolicy",)),
-    SystemRule("Noisy Alert Policy Throttled Warning", "99d9b569-462e-4ebd-a51c-d004144f3b5a",
-               "Activity", "High", "Others", _N, ("ThrottledAlertPolicy",)),
-)
-
-
-def _check_catalogue() -> None:
-    """C1's table and its JSON block describe the AIR rules twice; they must agree (a transcription guard)."""
-    for row in SYSTEM_RULES:
-        air = _AIR_BY_ID.get(row.guid)
-        if air is not None and (air["Name"], air["ThreatType"], air["Severity"]) != (
-                row.name, row.threat_type, row.severity):
-            raise AssertionError(f"C1 table and JSON block disagree on {row.name!r}")
-    if len({row.guid for row in SYSTEM_RULES}) != len(SYSTEM_RULES) or not set(_AIR_BY_ID) <= {
-            row.guid for row in SYSTEM_RULES}:
-        raise AssertionError("C1 catalogue: duplicate GUID or AIR rule missing from the table")
-
-
-_check_catalogue()
+# Every row of C1's table, in its order: ``defender_air_provider/data/built_in_alert_policies.json``, shared with the
+# handlers' catalogue (a neutral data file, not handler code). Names are exact, with the trailing U+200B where C1
+# flags it; the rules that trigger AIR carry the full filters of C1's JSON block. The four retired T rows (MC822720)
+# have only C1's truncated filter (``filter_truncated``): [inference: truncated in the notes] it is stored as printed
+# there, without the ellipsis. The T row "HVE A potentially malicious URL click was detected" has neither operation
+# nor filter in C1: [inference] it is stored without either.
+SYSTEM_RULES: tuple[BuiltInAlertPolicyRecord, ...] = built_in_alert_policies()
 
 # C2 [inference]: default NotificationEnabled is false on the ZAP/removal rules, the user-report rules and the
 # admin-investigation rules (RunRego-stub values), true otherwise. Which rows count as which is read from their
@@ -364,7 +188,7 @@ _check_catalogue()
 _QUIET_OPERATIONS = ("UserSubmission", "AirManualInvestigation", "AirAdminActionInvestigation")
 
 
-def _notification_default(row: SystemRule) -> bool:
+def _notification_default(row: BuiltInAlertPolicyRecord) -> bool:
     if row.name.rstrip(ZWSP).endswith(" removed after delivery") and " not removed " not in row.name:
         return False
     return not (row.operation and row.operation[0] in _QUIET_OPERATIONS)
@@ -530,16 +354,13 @@ class ComplianceFake(InvokeCommandFake[CmdletSpec]):
         })
         return policy
 
-    def _system_object(self, row: SystemRule) -> dict[str, Any]:
-        air = _AIR_BY_ID.get(row.guid)
+    def _system_object(self, row: BuiltInAlertPolicyRecord) -> dict[str, Any]:
+        guid = row.immutable_id
         operation = list(row.operation) if row.operation else None
-        filter_text = air["Filter"] if air is not None else row.filter
-        if air is not None:
-            operation = air["Operation"]
         policy = self._blank()
         scenario = "AuditProtectionAlert" if row.threat_type == "Activity" else row.threat_type
         policy.update({
-            "Filter": filter_text,
+            "Filter": row.filter,
             "Operation": operation,
             "NotificationEnabled": _notification_default(row),
             "NotifyUser": ["TenantAdmins"],  # C1: default on every system rule
@@ -555,18 +376,18 @@ class ComplianceFake(InvokeCommandFake[CmdletSpec]):
             "AggregationType": row.aggregation_type,
             "Category": row.category,
             "IsSystemRule": True,
-            "ImmutableId": row.guid,
+            "ImmutableId": guid,
             "Policy": _SYSTEM_POLICY_GUID,
-            "Comment": _SYSTEM_COMMENTS.get(row.guid, f"Generates an alert for: {row.name.rstrip(ZWSP)}. -V1.0.0.1"),
+            "Comment": _SYSTEM_COMMENTS.get(guid, f"Generates an alert for: {row.name.rstrip(ZWSP)}. -V1.0.0.1"),
             # §3.4's real value for that rule; [inference] a stable made-up GUID for the others.
-            "ObjectVersion": _SYSTEM_OBJECT_VERSIONS.get(row.guid, _seed_guid("version", row.guid)),
-            "Guid": row.guid,
+            "ObjectVersion": _SYSTEM_OBJECT_VERSIONS.get(guid, _seed_guid("version", guid)),
+            "Guid": guid,
             "Name": row.name,
             "WhenChanged": wire_datetime(_SYSTEM_CHANGED),
             "WhenCreated": wire_datetime(_SYSTEM_CREATED),
             "WhenChangedUTC": wire_datetime(_SYSTEM_CHANGED),
             "WhenCreatedUTC": wire_datetime(_SYSTEM_CREATED),
-            "ExchangeObjectId": row.guid,
+            "ExchangeObjectId": guid,
         })
         self._derive_identity(policy)
         return policy
