@@ -92,6 +92,7 @@ def test_truncated_filters_and_retired_rules() -> None:
                                     "Phish delivered due to an IP allow policy",
                                     "Phish not zapped because ZAP is disabled"}
     assert all(p.source == "T" and p.filter for p in POLICIES if p.retired)
+    assert not any("…" in (p.filter or "") for p in POLICIES)  # a truncated filter is stored without the ellipsis
 
 
 def test_baseline_ids() -> None:
