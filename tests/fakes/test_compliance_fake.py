@@ -1,7 +1,8 @@
 """ComplianceFake against the research notes (o365-policies.md §1-§3, wire-details.md C), through respx.
 
-The expected values below are transcribed from the notes (the C1 table and its JSON block, the §3.4 object),
-not read from the fake's own constants, so a transcription error in the fake fails here.
+The expected values below are transcribed from the notes (the §3.4 object), not read from the fake's own constants,
+so a transcription error in the fake fails here. The built-in catalogue is the shared data file
+``defender_air_provider/data/built_in_alert_policies.json``, which test_built_in_alert_policies.py checks against C1.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from defender_air_provider.data import built_in_alert_policies
 from defender_air_provider.fakes.compliance import ComplianceFake
 from defender_air_provider.fakes.tenant import FakeTenant
 
@@ -48,145 +50,10 @@ KEYS = ["Filter", "Operation", "LogicalOperationName", "NotificationEnabled", "N
         "ObjectClass", "WhenChanged", "WhenCreated", "WhenChangedUTC", "WhenCreatedUTC", "ExchangeObjectId",
         "OrganizationalUnitRoot", "OrganizationId", "OriginatingServer", "ObjectState"]
 
-# wire-details.md C1, every row: Name, ImmutableId, ThreatType, Severity, Category, AggregationType, Operation,
-# Filter as printed in the table ("…" = truncated there), source (S/T).
-CATALOGUE: list[tuple[str, str, str, str, str, str, list[str] | None, str | None, str]] = [
-    ('A Tenant Allow Block List entry has been found malicious', '5ba37278-d17b-4674-bde7-d19ad231e324',
-     'Activity', 'Informational', TM, 'None', ['TenantAllowBlockListItemGraderDisagree'], None, 'S'),
-    ('A potentially malicious URL click was detected', 'a74bb32a-541b-47fb-adfd-f8c62ce3d59b',
-     'MaliciousUrlClick', 'High', TM, 'None', None, '(Click.IsLookBack -eq 1)', 'S'),
-    ('A user clicked through to a potentially malicious URL' + ZWSP, '5453b67e-6c81-4a46-b96c-08d97b58d4ac',
-     'MaliciousUrlClick', 'High', TM, 'None', None, '(Click.IsSystemBlockOverriden -eq 1) -or (Click.IsTenantBlockOverri…', 'S'),  # noqa: E501
-    ('Admin Submission Result Completed', 'ae9b83dd-6039-4ea9-b675-6b0ac3bf4a41',
-     'Activity', 'Informational', TM, 'None', ['AdminSubmission'], None, 'T'),
-    ('Admin triggered manual investigation of email', 'cfb0af3a-7410-445c-a872-45f95c45f0de',
-     'Activity', 'Informational', TM, 'None', ['AirManualInvestigation'], "Activity.AirItemType -eq 'Email'", 'S'),
-    ('Admin triggered user compromise investigation', '845686e4-f843-42cf-36d7-08d8e2eca19c',
-     'Activity', 'Medium', TM, 'None', ['AirManualInvestigation'], "Activity.AirItemType -eq 'User'", 'S'),
-    ('Administrative action submitted by an Administrator', 'da9eb28a-4238-43d5-bc01-0e02842ecffe',
-     'Activity', 'Informational', TM, 'None', ['AirAdminActionInvestigation'], "(Activity.AirAdminActionType -eq 'MailAction')", 'S'),  # noqa: E501
-    ('Creation of forwarding/redirect rule', 'd59a8fd4-1272-41ee-9408-86f7bcf72479',
-     'Activity', 'Informational', TM, 'None', ['MailRedirect'], None, 'S'),
-    ('Email messages containing malicious URL removed after delivery' + ZWSP, '8e6ba277-ef39-404e-aaf1-294f6d9a2b88',
-     'Malicious', 'Informational', TM, 'None', None, '(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByURLs -eq…', 'S'),  # noqa: E501
-    ('Email messages containing malicious file removed after delivery' + ZWSP, '4b1820ec-39dc-45f3-abf6-5ee80df51fd2',
-     'Malicious', 'Informational', TM, 'None', None, '(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByFiles -e…', 'S'),  # noqa: E501
-    ('Email messages containing malware removed after delivery', '0179b3f7-3fda-40c3-8f24-278563978dbb',
-     'Malware', 'Informational', TM, 'None', None, 'Mail.IsSystemZappedMalware -eq 1 -and (-not (Mail.Recipients.Tags -…', 'S'),  # noqa: E501
-    ('Email messages containing phish URLs removed after delivery', 'ea8169fa-0678-4751-8854-aebea7adeceb',
-     'Phish', 'Informational', TM, 'None', None, 'Mail.IsSystemZappedPhish -eq 1 -and (-not (Mail.Recipients.Tags -li…', 'S'),  # noqa: E501
-    ('Email messages from a campaign removed after delivery' + ZWSP, 'c8522cbb-9368-4e25-4ee9-08d8d899dfab',
-     'Malicious', 'Informational', TM, 'None', None, '(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsCampaignZapped -eq 1 -…', 'S'),  # noqa: E501
-    ('Email messages removed after delivery' + ZWSP, 'b8f6b088-5487-4c70-037c-08d8d71a43fe',
-     'Malicious', 'Informational', TM, 'None', None, '(Mail.IsMailZAPSuccessful -eq 1) -and (Mail.IsGenericZapped -eq 1) …', 'S'),  # noqa: E501
-    ('Email reported by user as junk', 'a0e277be-7157-4907-874e-93e7b5170657',
-     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'Junk'", 'S'),
-    ('Email reported by user as malware or phish', 'b26a5770-0c38-434a-9380-3a3c2c27bbb3',
-     'Activity', 'Low', TM, 'None', ['UserSubmission'], "(Activity.SubmissionType -eq 'Phish') -or (Activity.SubmissionType …", 'S'),  # noqa: E501
-    ('Email reported by user as not junk', '79b0a077-8446-4d8c-b335-d89cdcd60b08',
-     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'NotJunk'", 'S'),
-    ('Email sending limit exceeded', '2cc44934-4d16-420b-b4e8-74a77fd0ab24',
-     'Activity', 'Medium', TM, 'None', ['EmailSendingLimitExceeded'], None, 'S'),
-    ('Failed exact data match upload', 'cafdbfad-0084-4052-8371-ea098aab3f64',
-     'Activity', 'High', TM, 'None', ['UploadDataFailed'], None, 'S'),
-    ('Form blocked due to potential phishing attempt', '3d408d75-3093-40de-8611-9d1a273a11dc',
-     'Activity', 'High', TM, 'None', ['AutoBlockedForm'], None, 'S'),
-    ('Form flagged and confirmed as phishing', '2d161684-8def-403c-9df6-f20c66c64161',
-     'Activity', 'High', TM, 'None', ['OSTTakenDownForm'], None, 'S'),
-    ('HVE A potentially malicious URL click was detected', 'ece0f2ff-7944-4cde-8348-39da34d1ebab',
-     'MaliciousUrlClick', 'High', TM, 'None', None, None, 'T'),
-    ('MIP AutoLabel simulation completed', 'dac59cbc-1d3b-4f5e-91e0-02d780c53915',
-     'Activity', 'Low', TM, 'None', ['MipAutoLabelSimulationCompletion'], None, 'S'),
-    ('Malware not zapped because ZAP is disabled', 'a5c402b2-eba9-4f9d-a0dd-a0c65db97200',
-     'Malware', 'Medium', TM, 'None', None, "Mail.TimeTravelResult -eq 'AdminPolicy_ZapDisabled' -and (-…", 'T'),
-    ('Messages containing malicious entity not removed after delivery', '663e723a-4a74-47d9-9690-9638f0d496af',
-     'Malicious', 'Medium', TM, 'None', None, '(Mail.IsMailZAPFailed -eq 1) -and ((((Mail.IsSystemZappedByFiles -e…', 'S'),  # noqa: E501
-    ('Phish delivered due to an ETR override', 'ce5b94b7-eafb-4b3f-8d44-a0a86245e62b',
-     'Phish', 'Informational', TM, 'None', None, "(Mail.DeliveryStatus -eq 'Delivered') -and (Mail.Direction …", 'T'),
-    ('Phish delivered due to an IP allow policy', '8bd89c8d-1425-45ba-838a-e15fb89808d2',
-     'Phish', 'Informational', TM, 'None', None, "(Mail.DeliveryStatus -eq 'Delivered') -and (Mail.Direction …", 'T'),
-    ('Phish not zapped because ZAP is disabled', 'c2a1f0cd-a669-49bc-a22b-e501350935e3',
-     'Phish', 'Medium', TM, 'None', None, "(Mail.TimeTravelResult -eq 'AdminPolicy_ZapDisabled') -and …", 'T'),
-    ('Potential Nation-State Activity', '3b3085a4-553a-4b61-bbf1-691fa4e0bf76',
-     'Activity', 'High', TM, 'None', ['MSTICNationStateNotification'], "Activity.Operation -eq 'MSTICNationStateNotification'", 'S'),  # noqa: E501
-    ('Purview policy simulation completed', '7b99aef6-dca7-43b5-828a-96679dd553fc',
-     'Activity', 'Low', TM, 'None', ['UnifiedSimulationCompletionNotification'], None, 'S'),
-    ('Remediation action taken by admin on emails or URL or sender', '39c5b427-a54f-4c38-a799-8541c5a105a8',
-     'Activity', 'Informational', TM, 'None', ['AirAdminActionInvestigation'], "(Activity.AirAdminActionType -eq 'MailAction' -or Activity.AirAdmin…", 'S'),  # noqa: E501
-    ('Removed an entry in Tenant Allow/Block List', 'd0d83ae6-5fbc-4400-8863-9276921a9cad',
-     'Activity', 'Informational', TM, 'None', ['TenantAllowBlockListItemRemoved'], "Activity.EventId -eq '12'", 'S'),
-    ('Retention Auto-labeling Policy Simulation Completed', 'a8f4ff90-ee7d-4813-a629-42c9db2204dd',
-     'Activity', 'Low', TM, 'None', ['RetentionAutoLabelSimulationCompletion'], None, 'S'),
-    ('Successful exact data match upload', '55272906-f9a5-4adf-9395-0abeec18aee1',
-     'Activity', 'Low', TM, 'None', ['UploadDataCompleted'], None, 'S'),
-    ('Suspicious Email Forwarding Activity', 'bfd48f06-0865-41a6-85ff-adb746423ebf',
-     'Activity', 'High', TM, 'None', ['SuspiciousForwarding'], None, 'S'),
-    ('Suspicious connector activity', '8bb9c6c8-dc12-40e1-5bb8-08da05b13393',
-     'Activity', 'High', TM, 'None', ['ConnectorAbuse'], None, 'S'),
-    ('Suspicious email sending patterns detected', 'be215649-fba8-4339-9ddd-05991a43b948',
-     'Activity', 'Medium', TM, 'None', ['CompromisedWarningAccount'], "-not (Activity.User.Tags -like 'hve')", 'S'),
-    ('Suspicious tenant sending patterns observed', '05b9e850-6d9d-4bab-a5c0-f54db2e7e887',
-     'Activity', 'High', TM, 'None', ['TenantExceedsThresholdEarlyAlert'], None, 'S'),
-    ('Teams call reported by user as not security risk', '329e7f8b-7d02-449b-80ac-64c8dfdf652b',
-     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'TeamsCallNotSecurityRisk'", 'S'),
-    ('Teams call reported by user as security risk', 'cc12ef13-3561-431d-9c2a-767e244f20f1',
-     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'TeamsCallSecurityRisk'", 'S'),
-    ('Teams message reported by user as not security risk', '45c82c87-fd14-4974-8736-eeb5e81ee918',
-     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'NotSecurityRisk'", 'S'),
-    ('Teams message reported by user as security risk', '34c03748-ee5d-415e-bb65-9fbac7d3a358',
-     'Activity', 'Low', TM, 'None', ['UserSubmission'], "Activity.SubmissionType -eq 'SecurityRisk'", 'S'),
-    ('Tenant Allow/Block List entry is about to expire', 'd063f1c3-572d-40ea-a32c-f339cab57a33',
-     'Activity', 'Informational', TM, 'None', ['TenantAllowBlockListItemExpiry'], None, 'S'),
-    ('Tenant restricted from sending email', 'a7032ff5-7eee-412b-805b-d1295c7e0932',
-     'Activity', 'High', TM, 'None', ['CompromisedTenantAccount'], None, 'S'),
-    ('Tenant restricted from sending unprovisioned email', '5ed2d687-9bd3-49e7-9b56-b7dc0d9af5cb',
-     'Activity', 'High', TM, 'None', ['CompromisedUnprovisionedTenantAccount'], None, 'S'),
-    ('User requested to release a quarantined message', '34116cef-7761-4cdf-a30b-5aa944d93d74',
-     'Activity', 'Informational', TM, 'None', ['QuarantineRequestReleaseMessage'], None, 'S'),
-    ('User restricted from sending email', '7a4e7306-bbcb-401f-b112-8ca5f798a230',
-     'Activity', 'High', TM, 'None', ['CompromisedAccount'], "-not (Activity.User.Tags -like 'hve')", 'S'),
-    ('User restricted from sharing forms and collecting responses', 'f86c81d5-272e-4825-a957-366e964f702c',
-     'Activity', 'High', TM, 'None', ['UserRestrictedByDistributingForms'], None, 'S'),
-    ('eDiscovery search started or exported', '6fdc5710-3998-47f0-afbb-57cefd7378ae',
-     'Activity', 'Informational', TM, 'None', ['eDiscoverySearchStartedOrExported'], None, 'S'),
-    ('Elevation of Exchange admin privilege', '17d51759-88e1-40c1-8df3-20bcf2e43057',
-     'Activity', 'Low', 'AccessGovernance', 'None', ['GrantAdminPermission'], None, 'S'),
-    ('Compliance Manager Default Alert Policy', 'ed5f5244-a3e4-4bf7-895c-b49ef27ded46',
-     'Activity', 'Medium', 'ComplianceManager', 'None', ['ComplianceManagerActionScoreChange'], None, 'S'),
-    ('Unusual volume of external file sharing', 'd0ec2b5e-b51e-4b83-a232-972d3971d370',
-     'Activity', 'Medium', 'DataGovernance', 'AnomalousAggregation', ['ExternalFileSharing'], None, 'S'),
-    ('Messages have been delayed', '37a4e852-e711-45ca-b0f4-b076bae3adfd',
-     'MailFlow', 'High', 'MailFlow', 'CustomAggregation', None, "MessagesQueued.QueuedType -eq 'ConnectorBasedMessagesQueued'", 'S'),  # noqa: E501
-    ('Reply-all storm detected', 'ce504573-4841-4e45-81e2-21e8a11ba221',
-     'MailFlow', 'High', 'MailFlow', 'CustomAggregation', None, "Message.Verdict -eq 'Block'", 'S'),
-    ('Noisy Alert Policy Throttled', '22847b42-7f1e-40b7-a81a-5f134946c52d',
-     'Activity', 'High', 'Others', 'None', ['NoisyAlertPolicy'], None, 'S'),
-    ('Noisy Alert Policy Throttled Warning', '99d9b569-462e-4ebd-a51c-d004144f3b5a',
-     'Activity', 'High', 'Others', 'None', ['ThrottledAlertPolicy'], None, 'S'),
-]
-
-# wire-details.md C1, the JSON block, verbatim.
-AIR_JSON = r"""
-[
- {"Name": "A potentially malicious URL click was detected", "ImmutableId": "a74bb32a-541b-47fb-adfd-f8c62ce3d59b", "ThreatType": "MaliciousUrlClick", "Severity": "High", "Operation": null, "Filter": "(Click.IsLookBack -eq 1)"},
- {"Name": "A user clicked through to a potentially malicious URL\u200b", "ImmutableId": "5453b67e-6c81-4a46-b96c-08d97b58d4ac", "ThreatType": "MaliciousUrlClick", "Severity": "High", "Operation": null, "Filter": "(Click.IsSystemBlockOverriden -eq 1) -or (Click.IsTenantBlockOverriden -eq 1)"},
- {"Name": "Admin triggered manual investigation of email", "ImmutableId": "cfb0af3a-7410-445c-a872-45f95c45f0de", "ThreatType": "Activity", "Severity": "Informational", "Operation": ["AirManualInvestigation"], "Filter": "Activity.AirItemType -eq 'Email'"},
- {"Name": "Admin triggered user compromise investigation", "ImmutableId": "845686e4-f843-42cf-36d7-08d8e2eca19c", "ThreatType": "Activity", "Severity": "Medium", "Operation": ["AirManualInvestigation"], "Filter": "Activity.AirItemType -eq 'User'"},
- {"Name": "Administrative action submitted by an Administrator", "ImmutableId": "da9eb28a-4238-43d5-bc01-0e02842ecffe", "ThreatType": "Activity", "Severity": "Informational", "Operation": ["AirAdminActionInvestigation"], "Filter": "(Activity.AirAdminActionType -eq 'MailAction')"},
- {"Name": "Email messages containing malicious URL removed after delivery\u200b", "ImmutableId": "8e6ba277-ef39-404e-aaf1-294f6d9a2b88", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByURLs -eq 1 -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and (Mail.IsCampaignZapped -ne 1)"},
- {"Name": "Email messages containing malicious file removed after delivery\u200b", "ImmutableId": "4b1820ec-39dc-45f3-abf6-5ee80df51fd2", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsSystemZappedByFiles -eq 1 -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and (Mail.IsCampaignZapped -ne 1)"},
- {"Name": "Email messages containing malware removed after delivery", "ImmutableId": "0179b3f7-3fda-40c3-8f24-278563978dbb", "ThreatType": "Malware", "Severity": "Informational", "Operation": null, "Filter": "Mail.IsSystemZappedMalware -eq 1 -and (-not (Mail.Recipients.Tags -like 'hve')) -and (-not (Mail.Sender.Tags -like 'hve')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and ((Mail.IsGenericZapped -ne 1) -and (Mail.IsGenericZapped -ne 0)) -and ((Mail.IsCampaignZapped -ne 1) -and (Mail.IsCampaignZapped -ne 0))"},
- {"Name": "Email messages containing phish URLs removed after delivery", "ImmutableId": "ea8169fa-0678-4751-8854-aebea7adeceb", "ThreatType": "Phish", "Severity": "Informational", "Operation": null, "Filter": "Mail.IsSystemZappedPhish -eq 1 -and (-not (Mail.Recipients.Tags -like 'hve')) -and (-not (Mail.Sender.Tags -like 'hve')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and ((Mail.IsGenericZapped -ne 1) -and (Mail.IsGenericZapped -ne 0)) -and ((Mail.IsCampaignZapped -ne 1) -and (Mail.IsCampaignZapped -ne 0))"},
- {"Name": "Email messages from a campaign removed after delivery\u200b", "ImmutableId": "c8522cbb-9368-4e25-4ee9-08d8d899dfab", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and Mail.IsCampaignZapped -eq 1 -and (Mail.TenantPolicyFinalVerdictSource -ne 'PhishEdu') -and (Mail.TenantPolicyFinalVerdictSource -ne 'SecOps') -and (Mail.TenantPolicyFinalVerdictSource -ne 'ThirdPartyFiltering')"},
- {"Name": "Email messages removed after delivery\u200b", "ImmutableId": "b8f6b088-5487-4c70-037c-08d8d71a43fe", "ThreatType": "Malicious", "Severity": "Informational", "Operation": null, "Filter": "(Mail.IsMailZAPSuccessful -eq 1) -and (Mail.IsGenericZapped -eq 1) -and (Mail.TenantPolicyFinalVerdictSource -ne 'PhishEdu') -and (Mail.TenantPolicyFinalVerdictSource -ne 'SecOps') -and (Mail.TenantPolicyFinalVerdictSource -ne 'ThirdPartyFiltering')"},
- {"Name": "Email reported by user as malware or phish", "ImmutableId": "b26a5770-0c38-434a-9380-3a3c2c27bbb3", "ThreatType": "Activity", "Severity": "Low", "Operation": ["UserSubmission"], "Filter": "(Activity.SubmissionType -eq 'Phish') -or (Activity.SubmissionType -eq 'Malware')"},
- {"Name": "Messages containing malicious entity not removed after delivery", "ImmutableId": "663e723a-4a74-47d9-9690-9638f0d496af", "ThreatType": "Malicious", "Severity": "Medium", "Operation": null, "Filter": "(Mail.IsMailZAPFailed -eq 1) -and ((((Mail.IsSystemZappedByFiles -eq 1) -or (Mail.IsSystemZappedByURLs -eq 1)) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'PhishEdu')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'SecOps')) -and (-not (Mail.TenantPolicyFinalVerdictSource -eq 'ThirdPartyFiltering')) -and (Mail.IsCampaignZapped -ne 1)) -or (((Mail.IsGenericZapped -eq 1) -or(Mail.IsCampaignZapped -eq 1)) -and (Mail.TenantPolicyFinalVerdictSource -ne 'PhishEdu') -and (Mail.TenantPolicyFinalVerdictSource -ne 'SecOps') -and (Mail.TenantPolicyFinalVerdictSource -ne 'ThirdPartyFiltering')))"},
- {"Name": "Remediation action taken by admin on emails or URL or sender", "ImmutableId": "39c5b427-a54f-4c38-a799-8541c5a105a8", "ThreatType": "Activity", "Severity": "Informational", "Operation": ["AirAdminActionInvestigation"], "Filter": "(Activity.AirAdminActionType -eq 'MailAction' -or Activity.AirAdminActionType -eq 'BlockUrlAction' -or Activity.AirAdminActionType -eq 'BlockSenderAction')"},
- {"Name": "Suspicious email sending patterns detected", "ImmutableId": "be215649-fba8-4339-9ddd-05991a43b948", "ThreatType": "Activity", "Severity": "Medium", "Operation": ["CompromisedWarningAccount"], "Filter": "-not (Activity.User.Tags -like 'hve')"},
- {"Name": "User restricted from sending email", "ImmutableId": "7a4e7306-bbcb-401f-b112-8ca5f798a230", "ThreatType": "Activity", "Severity": "High", "Operation": ["CompromisedAccount"], "Filter": "-not (Activity.User.Tags -like 'hve')"}
-]
-"""  # noqa: E501
-AIR_RULES: list[dict[str, Any]] = json.loads(AIR_JSON)
+# The built-in catalogue: every row of wire-details.md C1, in its order (the file is checked against the notes in
+# test_built_in_alert_policies.py).
+CATALOGUE = built_in_alert_policies()
+AIR_RULES = [p for p in CATALOGUE if p.air]
 
 
 @pytest.fixture
@@ -246,7 +113,7 @@ def test_get_all_returns_every_system_rule_and_the_custom_ones(client: httpx.Cli
     policies = values(response)
     system = [p for p in policies if p["IsSystemRule"]]
     custom = [p for p in policies if not p["IsSystemRule"]]
-    assert [p["Name"] for p in system] == [row[0] for row in CATALOGUE]
+    assert [p["Name"] for p in system] == [row.name for row in CATALOGUE]
     assert len(custom) == 2
     for policy in policies:
         assert plain_keys(policy) == KEYS
@@ -294,27 +161,19 @@ def test_url_click_rule_matches_the_real_object_of_3_4(client: httpx.Client) -> 
 # -- the built-in catalogue (wire-details.md C1/C2) ----------------------------------------------------------------
 
 def test_every_catalogue_row_is_seeded_exactly(tenant: FakeTenant) -> None:
-    for name, guid, threat, severity, category, aggregation, operation, filter_text, src in CATALOGUE:
-        policy = tenant.compliance.policy(guid)
-        assert policy is not None, name
+    for row in CATALOGUE:
+        policy = tenant.compliance.policy(row.immutable_id)
+        assert policy is not None, row.name
+        operation = list(row.operation) if row.operation is not None else None
         assert (policy["Name"], policy["ThreatType"], policy["Severity"], policy["Category"],
-                policy["AggregationType"], policy["Operation"]) == (
-            name, threat, severity, category, aggregation, operation), name
-        assert policy["ImmutableId"] == policy["Guid"] == policy["ExchangeObjectId"] == guid
+                policy["AggregationType"], policy["Operation"], policy["Filter"]) == (
+            row.name, row.threat_type, row.severity, row.category, row.aggregation_type, operation,
+            row.filter), row.name
+        assert policy["ImmutableId"] == policy["Guid"] == policy["ExchangeObjectId"] == row.immutable_id
         assert policy["IsSystemRule"] is True and policy["Mode"] == "Enforce" and policy["ReadOnly"] is False
         assert policy["CorrelationPolicyId"] == "00000000-0000-0000-0000-000000000000"
         assert policy["NotifyUser"] == ["TenantAdmins"] and policy["Disabled"] is False
-        assert policy["Identity"] == f"{FFO_SYSTEM_ROOT}/Configuration/{name}"
-        if filter_text is None:
-            assert policy["Filter"] is None or guid in {r["ImmutableId"] for r in AIR_RULES}, name
-        elif "…" in filter_text:
-            prefix = filter_text.split("…")[0].rstrip()
-            assert policy["Filter"].startswith(prefix), name
-            assert "…" not in policy["Filter"]
-            if src == "T":  # only the truncated text is known: stored without the ellipsis
-                assert policy["Filter"] == prefix, name
-        else:
-            assert policy["Filter"] == filter_text, name
+        assert policy["Identity"] == f"{FFO_SYSTEM_ROOT}/Configuration/{row.name}"
 
 
 def test_zwsp_names_are_exact(tenant: FakeTenant) -> None:
@@ -332,17 +191,21 @@ def test_zwsp_names_are_exact(tenant: FakeTenant) -> None:
 def test_air_rules_carry_the_full_values_of_the_json_block(client: httpx.Client) -> None:
     assert len(AIR_RULES) == 16
     for rule in AIR_RULES:
-        policy = get(client, rule["ImmutableId"])
-        assert {k: policy[k] for k in rule} == rule
+        policy = get(client, rule.immutable_id)
+        assert (policy["Name"], policy["ImmutableId"], policy["ThreatType"], policy["Severity"], policy["Operation"],
+                policy["Filter"]) == (rule.name, rule.immutable_id, rule.threat_type, rule.severity,
+                                      list(rule.operation) if rule.operation else None, rule.filter)
+        assert rule.filter is not None and not rule.filter_truncated
 
 
 def test_default_notification_enabled_follows_c2(tenant: FakeTenant) -> None:
     quiet = {str(p["Name"]) for p in tenant.compliance.policies()
              if p["IsSystemRule"] and p["NotificationEnabled"] is False}
-    removal = {n for n, *_ in CATALOGUE if n.rstrip(ZWSP).endswith("removed after delivery") and " not " not in n}
-    reports = {n for n, _, _, _, _, _, op, _, _ in CATALOGUE if op == ["UserSubmission"]}
-    investigations = {n for n, _, _, _, _, _, op, _, _ in CATALOGUE
-                      if op in (["AirManualInvestigation"], ["AirAdminActionInvestigation"])}
+    removal = {r.name for r in CATALOGUE
+               if r.name.rstrip(ZWSP).endswith("removed after delivery") and " not " not in r.name}
+    reports = {r.name for r in CATALOGUE if r.operation == ("UserSubmission",)}
+    investigations = {r.name for r in CATALOGUE
+                      if r.operation in (("AirManualInvestigation",), ("AirAdminActionInvestigation",))}
     assert len(removal) == 6 and len(reports) == 7 and len(investigations) == 4
     assert quiet == removal | reports | investigations
 

@@ -32,7 +32,7 @@ NOW = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
 @pytest.fixture
 def tenant() -> FakeTenant:
     t = FakeTenant()
-    t.graph._clock = lambda: NOW
+    t.graph.clock = lambda: NOW
     return t
 
 

@@ -100,7 +100,7 @@ def new_group(name: str, priority: int, **fields: Any) -> dict[str, Any]:
 @pytest.fixture
 def tenant() -> FakeTenant:
     t = FakeTenant()
-    t.portal._clock = lambda: NOW
+    t.portal.clock = lambda: NOW
     return t
 
 
