@@ -1,4 +1,4 @@
-"""Region discovery: the front door's redirect -> the regional REST host (o365-policies.md §2)."""
+"""Region discovery: the front door's redirect -> the regional REST host (docs/wire/invoke-command.md §3.3)."""
 
 import pytest
 

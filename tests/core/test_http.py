@@ -103,7 +103,7 @@ def test_a_second_401_is_returned_not_looped() -> None:
 
 @respx.mock
 def test_nul_body_declared_gzip_keeps_the_status() -> None:
-    # Exchange answers a missing role / unknown cmdlet like this (o365-policies.md §1.8).
+    # Exchange answers a missing role / unknown cmdlet like this (docs/wire/invoke-command.md §6.4).
     respx.post(URL).mock(return_value=httpx.Response(403, stream=NulStream(),
                                                      headers={"Content-Encoding": "gzip"}))
     response = client(RecordingSleep()).send("POST", URL, idempotent=True, what="op")

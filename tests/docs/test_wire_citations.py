@@ -33,3 +33,16 @@ def test_every_wire_citation_resolves() -> None:
 def test_citations_are_found_at_all() -> None:
     cited = [m for p in _citing_files() if p.suffix == ".py" for m in CITATION.finditer(p.read_text("utf-8"))]
     assert len(cited) >= 10
+
+
+RESEARCH_NOTES = re.compile(r"o365-policies|wire-details|pulumi-dynamic|anchors\.md|shared/research|"
+                            r"advanced-features-prerequisites|native-provider\.md|device-groups\.md\s*§")
+
+
+def test_product_code_cites_only_what_the_repository_ships() -> None:
+    """The research notes live outside the repository: product code cites docs/wire instead."""
+    roots = [ROOT / "provider", ROOT / "sdk", ROOT / "benchmarks", ROOT / "examples"]
+    found = [f"{p.relative_to(ROOT)}:{n}" for root in roots for p in root.rglob("*.py")
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1)
+             if RESEARCH_NOTES.search(line)]
+    assert not found, "cite docs/wire/<page>.md §N instead:\n" + "\n".join(found)

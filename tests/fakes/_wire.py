@@ -1,4 +1,5 @@
-"""Wire helpers for the fake tests: raw httpx calls shaped as in o365-policies.md §1.3/§1.4 (no client code)."""
+"""Wire helpers for the fake tests: raw httpx calls shaped as in docs/wire/invoke-command.md §2.2/§2.3 (no client
+code)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ TOKEN = "test-token"
 
 
 def body(cmdlet: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The request envelope of §1.3."""
+    """The request envelope of docs/wire/invoke-command.md §2.2."""
     return {"CmdletInput": {"CmdletName": cmdlet, "Parameters": params or {}}}
 
 

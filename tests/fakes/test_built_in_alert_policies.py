@@ -22,7 +22,7 @@ ZWSP = "\u200b"
 POLICIES = built_in_alert_policies()
 NOTES = Path(__file__).resolve().parents[2].parent / "shared" / "research"
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# o365-policies.md §3.1: the enum values (values seen in reality, wider than the doc).
+# docs/wire/security-compliance.md §3.1: the enum values (values seen in reality, wider than the doc).
 THREAT_TYPES = {"Activity", "Malware", "Phish", "Malicious", "MaliciousUrlClick", "MailFlow"}
 SEVERITIES = {"Low", "Medium", "High", "Informational"}
 AGGREGATION_TYPES = {"None", "SimpleAggregation", "AnomalousAggregation", "CustomAggregation"}
@@ -86,7 +86,7 @@ def test_air_rules_are_present_with_their_full_filters() -> None:
 def test_truncated_filters_and_retired_rules() -> None:
     truncated = {p.name for p in POLICIES if p.filter_truncated}
     retired = {p.name for p in POLICIES if p.retired}
-    # wire-details C2 (MC822720): the four legacy override alerts, known only from the T stubs.
+    # docs/wire/security-compliance.md §5.1 (MC822720): the four legacy override alerts, known only from the T stubs.
     assert retired == truncated == {"Malware not zapped because ZAP is disabled",
                                     "Phish delivered due to an ETR override",
                                     "Phish delivered due to an IP allow policy",
@@ -97,7 +97,8 @@ def test_truncated_filters_and_retired_rules() -> None:
 
 def test_baseline_ids() -> None:
     assert {b for p in POLICIES for b in p.scuba} == {"MS.DEFENDER.5.1", "MS.SECURITYSUITE.4.1"}
-    # "the two lists differ by one policy each" (anchors.md §2, o365-policies.md §3.5)
+    # "the two lists differ by one policy each" (docs/wire/security-compliance.md §4.1, docs/wire/security-compliance.md
+    # §3.5)
     defender = {p.name for p in POLICIES if "MS.DEFENDER.5.1" in p.scuba}
     suite = {p.name for p in POLICIES if "MS.SECURITYSUITE.4.1" in p.scuba}
     assert len(defender - suite) == 1 and len(suite - defender) == 1
@@ -106,7 +107,7 @@ def test_baseline_ids() -> None:
 # -- the file agrees with the notes --------------------------------------------------------------------------------
 
 def c1_table() -> list[list[str]]:
-    """The rows of wire-details.md C1's table, as cells."""
+    """The rows of docs/wire/security-compliance.md §4's table, as cells."""
     text = notes("wire-details.md")
     section = text[text.index("### C1."):text.index("### C2.")]
     rows = []

@@ -1,7 +1,9 @@
-"""ComplianceFake against the research notes (o365-policies.md §1-§3, wire-details.md C), through respx.
+"""ComplianceFake against the wire facts (docs/wire/invoke-command.md, docs/wire/security-compliance.md §2-§6), through
+respx.
 
-The expected values below are transcribed from the notes (the §3.4 object), not read from the fake's own constants,
-so a transcription error in the fake fails here. The built-in catalogue is the shared data file
+The expected values below are transcribed from the notes (the docs/wire/security-compliance.md §3.4 object), not read
+from the fake's own constants, so a transcription error in the fake fails here. The built-in catalogue is the shared
+data file
 ``defender_air_provider/data/built_in_alert_policies.json``, which test_built_in_alert_policies.py checks against C1.
 """
 
@@ -35,7 +37,7 @@ REMOVED = "Email messages removed after delivery" + ZWSP
 REMOVED_ID = "b8f6b088-5487-4c70-037c-08d8d71a43fe"
 USER_RESTRICTED = "User restricted from sending email"
 
-# Every key of the real Get-ProtectionAlert object of §3.4, in its order.
+# Every key of the real Get-ProtectionAlert object of docs/wire/security-compliance.md §3.4, in its order.
 KEYS = ["Filter", "Operation", "LogicalOperationName", "NotificationEnabled", "NotifyUser", "Severity", "Threshold",
         "VolumeThreshold", "ExternalScenarioData", "TimeWindow", "NotifyUserOnFilterMatch", "MergedRuleXml",
         "StreamType", "ThreatType", "PrivacyManagementScopedSensitiveInformationTypes",
@@ -50,8 +52,8 @@ KEYS = ["Filter", "Operation", "LogicalOperationName", "NotificationEnabled", "N
         "ObjectClass", "WhenChanged", "WhenCreated", "WhenChangedUTC", "WhenCreatedUTC", "ExchangeObjectId",
         "OrganizationalUnitRoot", "OrganizationId", "OriginatingServer", "ObjectState"]
 
-# The built-in catalogue: every row of wire-details.md C1, in its order (the file is checked against the notes in
-# test_built_in_alert_policies.py).
+# The built-in catalogue: every row of docs/wire/security-compliance.md §4, in its order (the file is checked against
+# the notes in test_built_in_alert_policies.py).
 CATALOGUE = built_in_alert_policies()
 AIR_RULES = [p for p in CATALOGUE if p.air]
 
@@ -152,13 +154,14 @@ def test_url_click_rule_matches_the_real_object_of_3_4(client: httpx.Client) -> 
         "OrganizationId": f"{FFO_SYSTEM_ROOT} - {FFO_SYSTEM_ROOT}/Configuration",
         # /Date(1554927215000)/ and /Date(1653992040000)/ in the PowerShell export.
         "WhenCreatedUTC": "2019-04-10T20:13:35.0000000+00:00", "WhenChangedUTC": "2022-05-31T10:14:00.0000000+00:00",
-        # A fresh tenant has no override of this rule (C2: the only marker of one).
+        # A fresh tenant has no override of this rule (docs/wire/security-compliance.md §5.3: the only marker of one).
         "AlertOverrideChangedUtc": None,
     }
     assert {k: policy[k] for k in expected} == expected
 
 
-# -- the built-in catalogue (wire-details.md C1/C2) ----------------------------------------------------------------
+# -- the built-in catalogue (docs/wire/security-compliance.md §4/§5)
+# ----------------------------------------------------------------
 
 def test_every_catalogue_row_is_seeded_exactly(tenant: FakeTenant) -> None:
     for row in CATALOGUE:
@@ -338,7 +341,8 @@ def test_new_with_an_existing_name_fails(client: httpx.Client, name: str) -> Non
 
 
 def test_a_system_name_without_its_zwsp_is_a_different_name(tenant: FakeTenant, client: httpx.Client) -> None:
-    # The ZWSP hazard of C2 in the other direction: the look-alike is a new custom policy.
+    # The ZWSP hazard of docs/wire/security-compliance.md §5.4 in the other direction: the look-alike is a new custom
+    # policy.
     created = values(call(client, "New-ProtectionAlert", new_params(Name=REMOVED.rstrip(ZWSP), AggregationType="None")))
     assert created[0]["IsSystemRule"] is False
     system = tenant.compliance.policy(REMOVED)
@@ -433,7 +437,8 @@ def test_set_missing_policy_is_404(client: httpx.Client) -> None:
     assert detail_parts(response)[1].endswith("ManagementObjectNotFoundException")
 
 
-# -- system rules (§3.3, C2, C3) -----------------------------------------------------------------------------------
+# -- system rules (docs/wire/security-compliance.md §3.3, §5, §6)
+# -----------------------------------------------------------------------------------
 
 def test_system_rule_accepts_the_overridable_settings(tenant: FakeTenant, client: httpx.Client) -> None:
     before = tenant.compliance.policy(USER_RESTRICTED)
@@ -446,7 +451,7 @@ def test_system_rule_accepts_the_overridable_settings(tenant: FakeTenant, client
     assert (after["NotifyUser"], after["NotificationEnabled"], after["Disabled"]) == (
         ["johndoe@example.com"], False, True)
     assert (after["NotifyUserThrottleThreshold"], after["NotifyUserThrottleWindow"]) == (10, 60)
-    # C2: the override shows in AlertOverrideChangedUtc; WhenChanged stays.
+    # docs/wire/security-compliance.md §5.3: the override shows in AlertOverrideChangedUtc; WhenChanged stays.
     assert after["AlertOverrideChangedUtc"] is not None
     assert after["AlertOverrideChangedUtc@data.type"] == "System.DateTime"
     assert after["WhenChanged"] == before["WhenChanged"]

@@ -1,4 +1,5 @@
-"""ExchangeFake against the research notes (o365-policies.md §1 and §4), through the respx adapter."""
+"""ExchangeFake against the wire facts (docs/wire/invoke-command.md and docs/wire/exchange-online.md), through the respx
+adapter."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ STANDARD = "Standard Preset Security Policy"
 STRICT = "Strict Preset Security Policy"
 SCOPE = ("SentTo", "SentToMemberOf", "RecipientDomainIs", "ExceptIfSentTo", "ExceptIfSentToMemberOf",
          "ExceptIfRecipientDomainIs")
-# Every key of the real objects in §4.4, in order.
+# Every key of the real objects in docs/wire/exchange-online.md §5.1, in order.
 COMMON_KEYS = ["State", "Priority", "Comments", "Description", "RuleVersion", *SCOPE, "Conditions", "Exceptions",
                "Identity", "DistinguishedName", "Guid", "ImmutableId", "OrganizationId", "Name", "IsValid",
                "WhenChanged", "ObjectState"]
@@ -87,7 +88,8 @@ def test_rule_objects_have_exactly_the_keys_of_the_real_output(client: httpx.Cli
     assert standard["DistinguishedName"].startswith(
         f"CN={STANDARD},CN=ATPProtectionPolicyRuleVersioned,CN=Rules,CN=Transport Settings,")
     assert re.fullmatch(rf"{STANDARD}\d{{13}}", standard["SafeAttachmentPolicy"])
-    # §1.6 annotations for typed properties; ISO-8601 with 7 fractional digits and an offset.
+    # docs/wire/invoke-command.md §4.2 annotations for typed properties; ISO-8601 with 7 fractional digits and an
+    # offset.
     assert standard["Guid@data.type"] == "System.Guid" and standard["Guid@odata.type"] == "#Guid"
     assert standard["WhenChanged@data.type"] == "System.DateTime"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00", standard["WhenChanged"])
@@ -142,7 +144,7 @@ def test_get_missing_rule_is_404_management_object_not_found(client: httpx.Clien
 
 
 def test_get_with_null_identity_returns_all(client: httpx.Client) -> None:
-    # Doc: "$null ... for the Identity parameter returns all objects" (§4.2).
+    # Doc: "$null ... for the Identity parameter returns all objects" (docs/wire/exchange-online.md §3).
     assert len(values(invoke(client, "Get-EOPProtectionPolicyRule", {"Identity": None}))) == 2
 
 
@@ -157,7 +159,7 @@ def test_get_state_filter(client: httpx.Client) -> None:
 def test_unknown_parameter_on_known_cmdlet_is_400_ambiguous_parameter_set(client: httpx.Client) -> None:
     response = invoke(client, "Get-EOPProtectionPolicyRule", {"BogusParameter": 1})
     assert response.status_code == 400
-    # Structure pinned verbatim in §1.8.
+    # Structure pinned verbatim in docs/wire/invoke-command.md §6.2.
     assert response.json() == {"error": {
         "code": "BadRequest", "message": "Invalid Operation",
         "details": [{"code": "Client", "target": "", "message":
@@ -266,7 +268,8 @@ def test_set_without_identity_is_400(client: httpx.Client) -> None:
 
 
 def test_set_confirm_true_applies_nothing(tenant: FakeTenant, client: httpx.Client) -> None:
-    # §1.3: the module first calls with Confirm=$true and reads @adminapi.confirmationmessage.
+    # docs/wire/invoke-command.md §2.2: the module first calls with Confirm=$true and reads
+    # @adminapi.confirmationmessage.
     before = tenant.exchange.rule("eop", "standard")
     response = invoke(client, "Set-EOPProtectionPolicyRule",
                       {"Identity": STANDARD, "SentTo": ["a@contoso.com"], "Confirm": True})
@@ -330,7 +333,7 @@ def test_new_rule_after_removal_returns_the_rule() -> None:
         atp = invoke(client, "New-ATPProtectionPolicyRule",
                      {"Name": STRICT, **_strict_policies(client, *ATP_POLICY_CMDLETS),
                       "ExceptIfRecipientDomainIs": ["fabrikam.com"]})
-        assert values(atp)[0]["State"] == "Enabled"  # -Enabled defaults to $true (§4.2)
+        assert values(atp)[0]["State"] == "Enabled"  # -Enabled defaults to $true (docs/wire/exchange-online.md §3)
         assert values(atp)[0]["ExceptIfRecipientDomainIs"] == ["fabrikam.com"]
     assert tenant.exchange.rule("eop", "strict") is not None
     assert tenant.exchange.rule("atp", "strict") is not None
@@ -573,7 +576,8 @@ def test_rule_helper_follows_a_renamed_rule(tenant: FakeTenant, client: httpx.Cl
 
 
 def test_description_of_a_domain_scoped_rule_matches_the_real_text(tenant: FakeTenant) -> None:
-    # The real EOP object of §4.4, with this tenant's policy names in place of the sample's.
+    # The real EOP object of docs/wire/exchange-online.md §5.1, with this tenant's policy names in place of the
+    # sample's.
     rule = tenant.exchange.edit_rule("eop", "strict", RecipientDomainIs=["badpeople.r.us"])
     expected = (
         "If the message:\r\n\trecipients's address domain portion belongs to any of these domains: "

@@ -1,4 +1,4 @@
-"""PortalFake (Defender portal machine groups) against device-groups.md §2-§3 and wire-details.md A4/B.
+"""PortalFake (Defender portal machine groups) against docs/wire/defender-portal.md §2-§4.
 
 Raw httpx calls shaped as the sources send them (NMC, XDRI), never our client: through respx on the real hosts,
 through an emulator base URL, and over a socket to the emulator server.
@@ -34,7 +34,8 @@ UNGROUPED = 2147483647
 NOW = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
 NOW_WIRE = "2026-05-06T07:08:09.1234560Z"
 
-# device-groups.md §2 FIXTURE, copied here from the note (not from the fake) so the test checks the fake against it.
+# docs/wire/defender-portal.md §2.3 FIXTURE, copied here from the note (not from the fake) so the test checks the fake
+# against it.
 FIXTURE_TEXT = r"""
 [
  {"MachineGroupId": 15, "Name": " sevenkingdoms domain", "Description": "", "AutoRemediationLevel": 1, "Priority": 1,
@@ -87,7 +88,7 @@ def placeholder_rules(**values: str) -> list[dict[str, Any]]:
 
 
 def new_group(name: str, priority: int, **fields: Any) -> dict[str, Any]:
-    """NMC's create object (device-groups.md §2, as JSON)."""
+    """NMC's create object (docs/wire/defender-portal.md §2.5, as JSON)."""
     group = {
         "MachineGroupId": -1, "Name": name, "Description": name, "AutoRemediationLevel": 3, "Priority": priority,
         "IsUnassignedMachineGroup": False, "MachineCount": 0, "LastUpdated": "2024-11-01T00:00:00.000Z",
@@ -284,7 +285,8 @@ def test_two_new_groups_in_one_put_fail_and_apply_nothing(client: httpx.Client, 
 
 
 def test_opaque_ints_are_accepted_and_round_trip(client: httpx.Client) -> None:
-    # wire-details A1/A2: no mapping is known, so any int goes (e.g. a core-folders level that may be 4).
+    # docs/wire/defender-portal.md §3.1/§3.4: no mapping is known, so any int goes (e.g. a core-folders level that may
+    # be 4).
     odd_rules = [{"OperatorType": 7, "Property": 9, "PropertyValue": "x"}, *placeholder_rules()]
     body = with_new(items(client), new_group("Odd", 6, AutoRemediationLevel=4, GroupRules=odd_rules))
     assert put(client, body).status_code == 200
@@ -802,7 +804,8 @@ def test_emulator_server_passes_cookies_and_set_cookie(tenant: FakeTenant) -> No
 
 
 def test_portal_page_hands_out_the_current_xsrf_token(tenant: FakeTenant) -> None:
-    """wire-details B5: a GET of the portal page with the session cookies refreshes the XSRF-TOKEN cookie."""
+    """docs/wire/defender-portal.md §4.3: a GET of the portal page with the session cookies refreshes the XSRF-TOKEN
+    cookie."""
     portal = tenant.portal
     stale_cookie = portal.xsrf_cookie
     with portal_client(tenant) as http:

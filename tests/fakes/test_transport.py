@@ -112,7 +112,8 @@ def test_dropped_connections_become_httpx_errors() -> None:
             client.post(url, json=body("Get-EOPProtectionPolicyRule"))
 
 
-# -- Security & Compliance: region discovery at the front door (o365-policies.md §2) ---------------------------------
+# -- Security & Compliance: region discovery at the front door (docs/wire/invoke-command.md §3.3)
+# ---------------------------------
 
 COMPLIANCE_FRONT_DOOR = "https://ps.compliance.protection.outlook.com"
 ALERT = {"Name": "Quarantine release", "Category": "ThreatManagement", "NotifyUser": ["a@contoso.com"],
@@ -129,7 +130,8 @@ def test_compliance_front_door_redirects_invoke_command_and_runs_nothing() -> No
             f"https://nam13b.admin.protection.outlook.com:446/adminapi/beta/{TENANT_ID}/InvokeCommand")
         assert response.content == b""
         assert tenant.compliance.policy("Quarantine release") is None  # the front door never runs a cmdlet
-        # What the clients of §2 do: take the first label of the Location host, re-POST to the regional host.
+        # What the clients of docs/wire/invoke-command.md §3.3 do: take the first label of the Location host, re-POST to
+        # the regional host.
         region = httpx.URL(response.headers["location"]).host.split(".")[0]
         regional = f"https://{region}.ps.compliance.protection.outlook.com/adminapi/beta/{TENANT_ID}/InvokeCommand"
         created = client.post(regional, json=request_body)
@@ -194,7 +196,8 @@ def test_compliance_regional_hosts_run_cmdlets(region: str) -> None:
 
 
 def test_following_the_redirect_blindly_reaches_an_unserved_host() -> None:
-    # The Location host (port 446) is not the REST API (ScubaGear's comment in §2); a client must rewrite it.
+    # The Location host (port 446) is not the REST API (ScubaGear's comment in docs/wire/invoke-command.md §3.3); a
+    # client must rewrite it.
     tenant = FakeTenant()
     with exo_client(tenant) as client, pytest.raises(Exception, match="not mocked"):
         client.post(f"{COMPLIANCE_FRONT_DOOR}/adminapi/beta/{TENANT_ID}/InvokeCommand",

@@ -1,8 +1,8 @@
 """Engine-protocol harness: prove ``pulumi up/preview/refresh/destroy`` behaviour without the CLI.
 
 There is no Pulumi CLI (and so no deployment engine) on our machines. What the engine does with a
-Python dynamic resource is, however, small and well understood (``/work/shared/research/
-pulumi-dynamic.md``, section 2): it starts ``python -u -m pulumi.dynamic``, reads a port from its
+Python dynamic resource is, however, small and well understood (``docs/wire/
+pulumi-engine.md`` §4): it starts ``python -u -m pulumi.dynamic``, reads a port from its
 first stdout line and speaks the ``ResourceProvider`` gRPC protocol to it. This module does the same
 thing, so the code under test is the SDK's *real* dynamic provider server, the *real* ``__provider``
 payload produced by the resource class, and the *real* wire encoding.

@@ -15,7 +15,7 @@ Why it looks the way it does:
 - Knobs that are inputs (``diff_mode``, ``replace_mode``, ``fail_on``, ``sleep``) let one provider
   produce every Diff answer and error path the harness must handle.
 
-The module has no import-time side effects (pitfall 1 in the research notes).
+The module has no import-time side effects (docs/wire/pulumi-engine.md §3.1).
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ class SampleThing(Resource, module="sample", name="Thing"):
             "replace_mode": replace_mode,
             "fail_on": fail_on,
             "sleep": sleep,
-            # Declared so the outputs exist as attributes (the research notes, section 1).
+            # Declared so the outputs exist as attributes (docs/wire/pulumi-engine.md §2.4).
             "object_id": None,
             "greeting": None,
         }

@@ -1,6 +1,6 @@
 """Tests of the engine-protocol harness itself, driven through the tiny sample provider.
 
-These pin the protocol facts the real provider tests rely on (research notes, section 2): what a
+These pin the protocol facts the real provider tests rely on (docs/wire/pulumi-engine.md §4): what a
 registration looks like on the wire, that a no-op ``up`` makes no Create/Update call, that
 replacement is create-before-delete unless asked otherwise, that refresh rebases inputs and drops
 vanished objects, that preview never creates, and that provider exceptions surface readably.
@@ -130,7 +130,7 @@ def test_unknowns_on_the_wire() -> None:
 
 
 def test_constructor_errors_propagate() -> None:
-    # An unpicklable attribute on the provider fails in the resource constructor (pitfall 2);
+    # An unpicklable attribute on the provider fails in the resource constructor (docs/wire/pulumi-engine.md §3.2);
     # capture_registration must surface that, not hang or return an empty registration.
     provider = SampleProvider()
     provider.__dict__["gen"] = (i for i in range(1))

@@ -1,8 +1,8 @@
 """The serialized ``__provider`` must stay a small by-reference pickle, identical across releases.
 
-Delete and refresh use the ``__provider`` stored in state (pulumi-dynamic.md §4 pitfall 3), and any change to
-it shows as a diff on every resource (pitfall 4). These golden payloads pin the class paths: moving or
-renaming a provider class fails here instead of breaking users' stacks.
+Delete and refresh use the ``__provider`` stored in state (docs/wire/pulumi-engine.md §3.3), and any change to
+it shows as a diff on every resource (docs/wire/pulumi-engine.md §3.4). These golden payloads pin the class paths:
+moving or renaming a provider class fails here instead of breaking users' stacks.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Office 365 alert policies over the Security & Compliance admin API (``*-ProtectionAlert``).
 
-Facts: o365-policies.md §3. ``Name`` and ``ThreatType`` cannot be changed by ``Set-ProtectionAlert``; system
-rules (``IsSystemRule``) accept only ``Disabled``, ``NotifyUser``, ``NotificationEnabled`` and the throttle
-settings (§3.3, wire-details.md C3). Right after ``New-ProtectionAlert`` a read can miss the new policy for a
-while (§1.8 "Replication").
+Facts: docs/wire/security-compliance.md §3. ``Name`` and ``ThreatType`` cannot be changed by ``Set-ProtectionAlert``;
+system rules (``IsSystemRule``) accept only ``Disabled``, ``NotifyUser``, ``NotificationEnabled`` and the throttle
+settings (docs/wire/security-compliance.md §3.3, §6). Right after ``New-ProtectionAlert`` a read can miss the new policy
+for a while (docs/wire/invoke-command.md §6.5).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from .invoke_command import InvokeCommandClient
 # changed by Set-ProtectionAlert). Names, kinds and what a built-in accepts come from the definition.
 SETTINGS: tuple[Field, ...] = tuple(f for f in ALERT_POLICY.inputs if f.wire and f.name != "name")
 WIRE_NAMES: dict[str, str] = {f.name: str(f.wire) for f in SETTINGS}
-# What Set-ProtectionAlert may change on a built-in policy (docs/wire/security-compliance.md §3.3).
+# What Set-ProtectionAlert may change on a built-in policy (docs/wire/security-compliance.md
+# docs/wire/security-compliance.md §3.3).
 BUILT_IN_EDITABLE = frozenset(f.name for f in SETTINGS if f.on_built_in)
 LIST_FIELDS = frozenset(f.name for f in SETTINGS if f.kind is Kind.STRING_LIST)
 INT_FIELDS = frozenset(f.name for f in SETTINGS if f.kind is Kind.INT)
@@ -148,7 +149,8 @@ class AlertPoliciesClient:
         return AlertPolicy.from_wire(result.values[0]) if result.values else None
 
     def wait_until_visible(self, identity: str) -> AlertPolicy:
-        """Right after New-, reads can 404 for a while (§1.8): retry with backoff, bounded, no fixed sleep."""
+        """Right after New-, reads can 404 for a while (docs/wire/invoke-command.md §6.5): retry with backoff, bounded,
+        no fixed sleep."""
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self._visibility_attempts),
             wait=tenacity.wait_random_exponential(multiplier=0.5, max=30),

@@ -1,8 +1,9 @@
-"""Security & Compliance admin API specifics: region discovery (o365-policies.md §2).
+"""Security & Compliance admin API specifics: region discovery (docs/wire/invoke-command.md §3.3).
 
 The front door (``ps.compliance.protection.outlook.com``) answers with a redirect to
 ``<region>.admin.protection.outlook.com:446``; the REST API itself is served from
-``<region>.ps.compliance.protection.outlook.com`` on 443 (ScubaGear, CIPP, the TS and Go clients of §2).
+``<region>.ps.compliance.protection.outlook.com`` on 443 (ScubaGear, CIPP, the TS and Go clients of
+docs/wire/invoke-command.md §3.3).
 """
 
 from __future__ import annotations

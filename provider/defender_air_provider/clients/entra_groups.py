@@ -1,9 +1,9 @@
 """Resolve Entra groups (object IDs or display names) through Microsoft Graph with msgraph-sdk.
 
 Device groups grant access to Entra user groups (``MachineGroupAssignments[].WcdAadGroup{ObjectId,
-DisplayName}``, device-groups.md §2). Users may name a group by object ID (verified to exist) or display name
-(must match exactly one group). msgraph-sdk is async; our provider methods are sync, so each resolution runs
-its own event loop (pulumi-dynamic.md §4 pitfall 8). It is imported lazily: it is slow to import and most
+DisplayName}``, docs/wire/defender-portal.md §3.7). Users may name a group by object ID (verified to exist) or display
+name (must match exactly one group). msgraph-sdk is async; our provider methods are sync, so each resolution runs
+its own event loop (docs/wire/pulumi-engine.md §7). It is imported lazily: it is slow to import and most
 provider calls never need it.
 """
 

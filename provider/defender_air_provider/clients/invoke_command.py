@@ -1,10 +1,12 @@
 """Client of the admin API's ``InvokeCommand`` endpoint (Exchange Online and Security & Compliance).
 
-Microsoft does not publish this contract; the wire facts are in ``shared/research/o365-policies.md`` §1:
-the ``CmdletInput`` envelope (§1.3), the headers a production client sends (§1.4, ScubaGear's minimal set),
-results in ``value`` with warnings in ``@adminapi.warnings`` (§1.6), paging by POSTing the same body to
-``@odata.nextLink`` (§1.7) and the error envelope whose ``details[].message`` reads
-``<ErrCode>|<ExceptionType>|<text>`` (§1.8).
+Microsoft does not publish this contract; the wire facts are in ``docs/wire/invoke-command.md``:
+the ``CmdletInput`` envelope (docs/wire/invoke-command.md §2.2), the headers a production client sends
+(docs/wire/invoke-command.md §2.3, ScubaGear's minimal set), results in ``value`` with warnings in
+``@adminapi.warnings`` (docs/wire/invoke-command.md §4), paging by POSTing the
+same body to ``@odata.nextLink`` (docs/wire/invoke-command.md §5) and the error envelope whose ``details[].message``
+reads
+``<ErrCode>|<ExceptionType>|<text>`` (docs/wire/invoke-command.md §6).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ..core.errors import (
 from ..core.http import HttpClient, HttpResponse
 from ..core.redaction import REDACTOR
 
-MAX_PAGE_SIZE = 1000  # the service's maximum for odata.maxpagesize (o365-policies.md §1.4)
+MAX_PAGE_SIZE = 1000  # the service's maximum for odata.maxpagesize (docs/wire/invoke-command.md §2.3)
 MAX_PAGES = 1000  # a guard against a service that keeps answering with the same nextLink
 
 
@@ -40,7 +42,7 @@ class CommandResult:
 
 @dataclass(frozen=True)
 class ServiceFailure:
-    """The parts of an error envelope (§1.8)."""
+    """The parts of an error envelope (docs/wire/invoke-command.md §6)."""
 
     code: str | None
     exception: str | None
@@ -48,7 +50,7 @@ class ServiceFailure:
 
 
 def parse_failure(response: HttpResponse) -> ServiceFailure:
-    """Split the error envelope; fall back to the raw text (403s may be NUL bytes, §1.8)."""
+    """Split the error envelope; fall back to the raw text (403s may be NUL bytes, docs/wire/invoke-command.md §6)."""
     payload = response.json()
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
@@ -84,7 +86,7 @@ class InvokeCommandClient:
         self._page_size = max(1, min(page_size, MAX_PAGE_SIZE))
         self._on_warning = on_warning
         # Security & Compliance: the front door answers the first request with a redirect to the tenant's
-        # region (o365-policies.md §2). ``follow_region`` maps that Location to the regional base URL; the
+        # region (docs/wire/invoke-command.md §3.3). ``follow_region`` maps that Location to the regional base URL; the
         # first request runs under a lock so the region is discovered once per process and then reused.
         self._follow_region = follow_region
         self._region_known = follow_region is None
@@ -162,7 +164,7 @@ class InvokeCommandClient:
             f"use Security & Compliance PowerShell ({self._permission_hint})"), status=response.status)
 
     def _headers(self, cmdlet: str) -> dict[str, str]:
-        # ScubaGear's production set (§1.4): JSON instead of the module's default CLIXML.
+        # ScubaGear's production set (docs/wire/invoke-command.md §2.3): JSON instead of the module's default CLIXML.
         return {
             "Accept": "application/json",
             "Prefer": f"odata.maxpagesize={self._page_size}",

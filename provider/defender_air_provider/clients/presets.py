@@ -1,6 +1,6 @@
 """Preset security policy rules (Standard / Strict) over the Exchange Online admin API.
 
-Facts: ``shared/research/o365-policies.md`` §4. Each preset has an EOP rule (``*-EOPProtectionPolicyRule``)
+Facts: ``docs/wire/exchange-online.md``. Each preset has an EOP rule (``*-EOPProtectionPolicyRule``)
 and, with Defender for Office 365, an ATP rule (``*-ATPProtectionPolicyRule``), both named
 "<Preset> Preset Security Policy". ``Set-`` has no Enabled/State parameter: ``Enable-``/``Disable-`` turn a
 rule on and off. Priorities are fixed (Strict 0, Standard 1). Empty scoping fields read back as ``null``.
@@ -15,7 +15,7 @@ from ..definitions.preset_policy_assignment import RECIPIENT_SCOPE
 from .invoke_command import InvokeCommandClient
 
 RULE_NAMES = {"standard": "Standard Preset Security Policy", "strict": "Strict Preset Security Policy"}
-# "You must use the default value" (Set-/New-EOPProtectionPolicyRule docs, §4.1).
+# "You must use the default value" (Set-/New-EOPProtectionPolicyRule docs, docs/wire/exchange-online.md §2).
 PRESET_PRIORITY = {"strict": 0, "standard": 1}
 
 
@@ -49,7 +49,7 @@ CONDITION_FIELDS = (*(c for c, _ in SCOPE_PARAMETERS.values()), *(e for _, e in 
 
 
 def _normalise(values: Any) -> tuple[str, ...]:
-    """``null`` and ``[]`` are the same (the service reads back ``null`` for empty, §4.4)."""
+    """``null`` and ``[]`` are the same (the service reads back ``null`` for empty, docs/wire/exchange-online.md §5)."""
     if not values:
         return ()
     if isinstance(values, str):
@@ -99,7 +99,8 @@ class RecipientConditions:
         return key(self) == key(other)
 
     def parameters(self) -> dict[str, list[str] | None]:
-        # An empty field is sent as null: "Clear all scoping: Set-... -SentTo $null ..." (Set-*Rule docs, §4.2).
+        # An empty field is sent as null: "Clear all scoping: Set-... -SentTo $null ..." (Set-*Rule docs,
+        # docs/wire/exchange-online.md §3).
         return {name: (list(values) if values else None) for name, values in self.fields}
 
 
@@ -130,8 +131,8 @@ class PresetRulesClient:
         """The preset's rule, or None when it does not exist.
 
         An unfiltered ``Get-`` is used and filtered by name: the docs warn that a non-existent ``-Identity``
-        "returns all objects" while the admin API's general pattern is a 404 (§4.2, §4.4), so filtering
-        ourselves is right under either behaviour.
+        "returns all objects" while the admin API's general pattern is a 404 (docs/wire/exchange-online.md §3, §5), so
+        filtering ourselves is right under either behaviour.
         """
         family = FAMILIES[kind]
         wanted = RULE_NAMES[preset].lower()
@@ -158,7 +159,7 @@ class PresetRulesClient:
 
     def find_component_policies(self, kind: str, preset: str) -> dict[str, str] | None:
         """The preset's own threat policies (``RecommendedPolicyType`` = Standard/Strict), or None if any is
-        missing: then the preset was never turned on in the portal (§4.1)."""
+        missing: then the preset was never turned on in the portal (docs/wire/exchange-online.md §2)."""
         found: dict[str, str] = {}
         for parameter, get_cmdlet in FAMILIES[kind].policies:
             result = self._invoke.invoke(get_cmdlet, {}, idempotent=True)
@@ -171,7 +172,8 @@ class PresetRulesClient:
 
     def new_rule(self, kind: str, preset: str, policies: dict[str, str], conditions: RecipientConditions,
                  enabled: bool) -> None:
-        """``New-*Rule``: only where the rule was removed but the preset's policies exist (§4.2).
+        """``New-*Rule``: only where the rule was removed but the preset's policies exist (docs/wire/exchange-online.md
+        §3).
 
         Not idempotent ("If the rule already exists, the command will fail"): the caller handles a lost
         answer by re-reading.

@@ -19,7 +19,7 @@ class Cloud:
     graph: str  # Microsoft Graph
     # Token audience of Security & Compliance: not always the front door's host (DoD's front door is "l5.").
     compliance_audience: str = "https://ps.compliance.protection.outlook.com"
-    # Regional REST hosts are "<region>.<this>" (o365-policies.md §2).
+    # Regional REST hosts are "<region>.<this>" (docs/wire/invoke-command.md §3.3).
     compliance_regional_domain: str = "ps.compliance.protection.outlook.com"
 
     @property
@@ -36,9 +36,9 @@ class Cloud:
 
 
 CLOUDS: dict[str, Cloud] = {
-    # Exchange: ScubaGear EXORestHelper.psm1 (o365-policies.md §1.2); compliance: ScubaGear
-    # Get-ComplianceScope and CIPP (o365-policies.md §2); portal: device-groups.md §2; Graph: Microsoft Graph
-    # national cloud deployments documentation.
+    # Exchange: ScubaGear EXORestHelper.psm1 (docs/wire/invoke-command.md §3.1); compliance: ScubaGear
+    # Get-ComplianceScope and CIPP (docs/wire/invoke-command.md §3.2); portal: docs/wire/invoke-command.md §3.1; Graph:
+    # Microsoft Graph national cloud deployments documentation.
     "public": Cloud(
         name="public",
         authority_host="login.microsoftonline.com",
@@ -47,10 +47,10 @@ CLOUDS: dict[str, Cloud] = {
         portal="https://security.microsoft.com",
         graph="https://graph.microsoft.com",
     ),
-    # GCC High. Exchange host: ScubaGear EXORestHelper.psm1 (o365-policies.md §1.2). Compliance host: Microsoft's
-    # app-only auth doc (Connect-IPPSSession -ConnectionUri https://ps.compliance.protection.office365.us) and
-    # ScubaGear Get-ComplianceScope. Portal host security.microsoft.us: Microsoft's "Defender for Endpoint for
-    # US Government customers" page [not in the research notes; unverified against a live tenant].
+    # GCC High. Exchange host: ScubaGear EXORestHelper.psm1 (docs/wire/invoke-command.md §3.1). Compliance host:
+    # Microsoft's app-only auth doc (Connect-IPPSSession -ConnectionUri https://ps.compliance.protection.office365.us)
+    # and ScubaGear Get-ComplianceScope. Portal host security.microsoft.us: Microsoft's "Defender for Endpoint for US
+    # Government customers" page [docs/wire/invoke-command.md §3.1; unverified against a live tenant].
     "usgovhigh": Cloud(
         name="usgovhigh",
         authority_host="login.microsoftonline.us",
@@ -63,7 +63,7 @@ CLOUDS: dict[str, Cloud] = {
         compliance_regional_domain="ps.compliance.protection.office365.us",  # [inference] no gov region captured
     ),
     # DoD. Exchange host: ScubaGear EXORestHelper.psm1. Compliance host l5.ps.compliance.protection.office365.us:
-    # Microsoft's Connect-IPPSSession documentation for DoD [not in the research notes]. Portal host
+    # Microsoft's Connect-IPPSSession documentation for DoD [docs/wire/invoke-command.md §3.1]. Portal host
     # security.apps.mil and Graph host dod-graph.microsoft.us: Microsoft's US Government pages [unverified].
     "usgovdod": Cloud(
         name="usgovdod",

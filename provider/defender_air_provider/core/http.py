@@ -188,7 +188,8 @@ def _read(raw: httpx.Response) -> HttpResponse:
     try:
         body = raw.read()
     except httpx.DecodingError:
-        # Exchange answers some 403s with NUL bytes declared as gzip (o365-policies.md §1.8): keep the status.
+        # Exchange answers some 403s with NUL bytes declared as gzip (docs/wire/invoke-command.md §6.4): keep the
+        # status.
         body = b""
     finally:
         raw.close()

@@ -1,28 +1,29 @@
 """Data files shipped with the library, and their loaders.
 
 This package imports nothing of the project: the handlers and the service fakes both read it, and the fakes must not
-import handlers or clients (they are written from the research notes, so a misunderstanding in a client can't be
-mirrored by its fake).
+import handlers or clients (they are written from docs/wire, so a misunderstanding in a client can't be mirrored by
+its fake).
 
 ``built_in_alert_policies.json``: the built-in (system) Office 365 alert policies, one object per policy, in the
-row order of the source table. Sources (``shared/research``):
+row order of the source table (docs/wire/security-compliance.md §4, each fact with its public source):
 
-* the wire values come from ``wire-details.md`` part C1: a real ``Get-ProtectionAlert`` export (ScubaGear's sample,
-  "SCUBA-S") or, for the rows marked ``T``, only ScubaGear's test stubs ("SCUBA-T"). C1's table truncates filters
-  over 70 characters; the full filters of the rules that trigger AIR come from C1's JSON block;
-* ``air``: "Automated investigation = Yes" in Microsoft's alert-policies article (o365-policies.md §3.5: "If these
-  alerts are disabled or replaced by custom alerts, AIR isn't triggered");
+* the wire values come from a real ``Get-ProtectionAlert`` export (ScubaGear's sample, "SCUBA-S") or, for the rows
+  marked ``T``, only ScubaGear's test stubs ("SCUBA-T") (§4.1, §4.2). The table truncates filters over 70
+  characters; the full filters of the rules that trigger AIR come from §4.3;
+* ``air``: "Automated investigation = Yes" in Microsoft's alert-policies article (docs/wire/security-compliance.md §3.5:
+  "If these alerts are disabled or replaced by custom alerts, AIR isn't triggered");
 * ``orca242``: in Maester's ORCA-242 list (``check-ORCA242.ps1`` ``$ImportantAlerts``, "Important protection alerts
   responsible for AIR activities");
 * ``scuba``: the ScubaGear policies that require the alert enabled: MS.DEFENDER.5.1 (Rego ``RequiredAlerts``)
-  and/or MS.SECURITYSUITE.4.1 (``SecuritySuiteConfig.rego``); the two lists differ by one policy each (anchors.md
-  §2, o365-policies.md §3.5);
-* ``retired``: one of the four legacy alerts Microsoft removed in 2024 (message center MC822720, wire-details C2).
+  and/or MS.SECURITYSUITE.4.1 (``SecuritySuiteConfig.rego``); the two lists differ by one policy each
+  (docs/wire/security-compliance.md §3.5);
+* ``retired``: one of the four legacy alerts Microsoft removed in 2024 (message center MC822720,
+  docs/wire/security-compliance.md §5.5).
 
 Fields: the PascalCase ones are the service's own property values, exactly as ``Get-ProtectionAlert`` returns them
 (``Name`` keeps its trailing zero-width space, written ``\\u200b`` in the file so it can be seen; ``Operation`` and
 ``Filter`` are null where the policy has none); the lower-case ones are what we know about the policy:
-``filter_truncated`` (only C1's truncated ``Filter`` is known: the value is that prefix, without the ellipsis),
+``filter_truncated`` (only the truncated ``Filter`` of §4.2 is known: the value is that prefix, without the ellipsis),
 ``source`` (``S`` or ``T``, as above) and the flags ``air``, ``orca242``, ``scuba`` (baseline ids) and ``retired``.
 """
 
@@ -42,7 +43,7 @@ class BuiltInAlertPolicyRecord:
     """One entry of ``built_in_alert_policies.json`` (see the module docstring for the sources)."""
 
     name: str  # exact wire name, with its trailing U+200B where the service has one
-    immutable_id: str  # = Guid = ExchangeObjectId, the same in every tenant (C2)
+    immutable_id: str  # = Guid = ExchangeObjectId, the same in every tenant (docs/wire/security-compliance.md §5.1)
     threat_type: str
     severity: str
     category: str

@@ -1,7 +1,7 @@
 """``AlertPolicy``: an Office 365 alert policy (Security & Compliance ``*-ProtectionAlert``).
 
 Wire names are the cmdlet parameters and ``Get-ProtectionAlert`` properties (docs/wire/security-compliance.md
-§3.1); ``on_built_in`` marks what ``Set-ProtectionAlert`` may change on a system rule (§3.3).
+§3.1); ``on_built_in`` marks what ``Set-ProtectionAlert`` may change on a system rule (same page, §3.3).
 """
 
 from __future__ import annotations

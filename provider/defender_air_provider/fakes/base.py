@@ -1,6 +1,6 @@
 """Shared plumbing of the service fakes: request/response records, fault injection, request log, auth.
 
-The fakes are written from ``shared/research`` (not from our clients), so a misunderstanding in a client
+The fakes are written from ``docs/wire`` (not from our clients), so a misunderstanding in a client
 cannot be mirrored by its fake. This module imports nothing of the clients, handlers or core.
 
 A fake service is a backend model (state and rules) behind a thin ``handle(FakeRequest) -> FakeResponse``.
@@ -204,7 +204,7 @@ class BearerAuth:
 
     Any non-empty bearer token is accepted (the emulator needs no credential) unless it was revoked, which
     is how tests make a token "expire". The real services answer 401 for a missing or expired token
-    (o365-policies.md §1.8: "401 when the app has no role"); the body shape for an expired token is not in
+    (docs/wire/invoke-command.md §6.4: "401 when the app has no role"); the body shape for an expired token is not in
     the notes, so the one used by the fakes is an inference.
     """
 

@@ -27,17 +27,18 @@ from .tenant import FakeTenant
 # Service name -> host pattern of the real service (a full-match regex on the host name). Adding a fake for
 # another backend API is one line here.
 REAL_HOSTS: tuple[tuple[str, str], ...] = (
-    # Exchange Online admin API: the commercial front door (o365-policies.md §1.2) and the US government
+    # Exchange Online admin API: the commercial front door (docs/wire/invoke-command.md §3.1) and the US government
     # clouds (GCC High, DoD), from the same source.
     ("exchange", r"outlook\.office365\.com|outlook\.office365\.us|outlook-dod\.office365\.us"),
-    # Security & Compliance front door (o365-policies.md §2; GCC High and DoD hosts as in docs/configuration.md):
-    # answers region discovery only (the fake tells the hosts apart).
+    # Security & Compliance front door (docs/wire/invoke-command.md §3.3; GCC High and DoD hosts as in
+    # docs/wire/invoke-command.md §3.1): answers region discovery only (the fake tells the hosts apart).
     ("compliance", r"ps\.compliance\.protection\.outlook\.com|ps\.compliance\.protection\.office365\.us"
                    r"|l5\.ps\.compliance\.protection\.office365\.us"),
-    # Security & Compliance regional hosts, "<region>.ps.compliance.protection.outlook.com" (§2), which run cmdlets.
+    # Security & Compliance regional hosts, "<region>.ps.compliance.protection.outlook.com" (docs/wire/invoke-command.md
+    # §3.3), which run cmdlets.
     ("compliance", r"[a-z0-9-]+\.ps\.compliance\.protection\.(?:outlook\.com|office365\.us)"),
-    # Defender portal (device-groups.md §2: security.microsoft.com) and its US government hosts (GCC High
-    # security.microsoft.us, DoD security.apps.mil; Microsoft's US Government pages, not the research notes).
+    # Defender portal (docs/wire/invoke-command.md §3.1: security.microsoft.com) and its US government hosts (GCC High
+    # security.microsoft.us, DoD security.apps.mil; Microsoft's US Government pages, docs/wire/invoke-command.md §3.1).
     ("portal", r"security\.microsoft\.com|security\.microsoft\.us|security\.apps\.mil"),
     # Microsoft Graph: the global endpoint and the US government national clouds (Graph docs "National cloud
     # deployments": graph.microsoft.us for L4/GCC High, dod-graph.microsoft.us for L5/DoD).
@@ -65,7 +66,7 @@ class _BodyStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """The response body, handed to the client unread.
 
     Not ``content=`` nor ``httpx.ByteStream``: both get read (and so decoded per ``Content-Encoding``) on the
-    mock side, by httpx or by respx's pre-read. The 403 NUL body declared gzip (o365-policies.md §1.8) must
+    mock side, by httpx or by respx's pre-read. The 403 NUL body declared gzip (docs/wire/invoke-command.md §6.4) must
     fail where it fails against the real service: in the client, when it reads the body, after it could
     see the status (``stream=True``). Re-iterable, so respx's call log can read it again.
     """

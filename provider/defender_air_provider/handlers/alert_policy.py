@@ -114,7 +114,8 @@ def _outputs(props: dict[str, Any], policy: AlertPolicy, desired: AlertPolicySet
 
 
 def _find(name: str, policy_id: str | None = None, *, by_name: bool = True) -> AlertPolicy | None:
-    """Built-ins by ImmutableId first (stable across renames, wire-details C2), then by name. ``by_name=False``
+    """Built-ins by ImmutableId first (stable across renames, docs/wire/security-compliance.md §5.1), then by name.
+    ``by_name=False``
     for a managed custom policy: another policy that took its name is not ours."""
     policies = context.current().alert_policies.list()
     catalogued = find_built_in(name)
@@ -168,8 +169,8 @@ class AlertPolicyProvider(AirProvider):
             policy = _find(name, id_, by_name=bool(props.get("is_built_in", True)))
         if policy is None:
             return ReadResult(None, {})
-        # ``Get-ProtectionAlert`` has no Description property (o365-policies.md §3.4): what was set stays as
-        # last written, since it cannot be observed.
+        # ``Get-ProtectionAlert`` has no Description property (docs/wire/security-compliance.md §3.4): what was set
+        # stays as last written, since it cannot be observed.
         unobservable = AlertPolicySettings(description=props.get("description")) \
             if policy.settings.description is None else AlertPolicySettings()
         outputs = _outputs(props, policy, unobservable)
@@ -223,7 +224,8 @@ def _set_built_in(identity: str, desired: AlertPolicySettings, changed: set[str]
     try:
         context.current().alert_policies.update(identity, desired, changed & BUILT_IN_EDITABLE)
     except NotFound as exc:
-        # Seen on real tenants: "There is no rule matching identity ..." for a built-in (wire-details C3).
+        # Seen on real tenants: "There is no rule matching identity ..." for a built-in
+        # (docs/wire/security-compliance.md §6.1).
         raise AlertPolicyError(
             f"the service would not edit built-in alert policy '{identity}': {exc}. Some tenants cannot change "
             "built-in policies with PowerShell; change it once in the Defender portal (Policies & rules > "
@@ -273,9 +275,9 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
             f"{exc} This tenant cannot create aggregated alert policies: use aggregation_type='None' with an "
             "operation (threat_type='Activity', operations=[...]), or license Office 365 E5 / Microsoft 365 E5."
         ) from exc
-    # Reads right after New- can miss the policy for a while (§1.8): wait until it is visible, so the engine's
-    # next read (refresh) finds it. Bounded, with backoff; if New- gave us the id, a slow replica is only a warning
-    # (failing here would leave a policy the stack does not know about).
+    # Reads right after New- can miss the policy for a while (docs/wire/invoke-command.md §6.5): wait until it is
+    # visible, so the engine's next read (refresh) finds it. Bounded, with backoff; if New- gave us the id, a slow
+    # replica is only a warning (failing here would leave a policy the stack does not know about).
     try:
         return client.wait_until_visible(name)
     except ServiceError as exc:

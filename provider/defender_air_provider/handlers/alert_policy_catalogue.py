@@ -2,17 +2,18 @@
 
 The data is ``defender_air_provider/data/built_in_alert_policies.json`` (its sources are listed in
 ``defender_air_provider/data/__init__.py``): a real ``Get-ProtectionAlert`` export (ScubaGear sample) and test stubs,
-shared/research/wire-details.md part C. ``ImmutableId`` is the same in every tenant and stable across renames (C2),
-so built-ins are recognised by it first and by name second. Names marked ``ZWSP`` end in U+200B on the wire (C1);
-matching ignores it, but calls use the service's exact name.
+docs/wire/security-compliance.md §4-§5. ``ImmutableId`` is the same in every tenant and stable across renames
+(docs/wire/security-compliance.md §5.1), so built-ins are recognised by it first and by name second. Names marked
+``ZWSP`` end in U+200B on the wire
+(docs/wire/security-compliance.md §5.4); matching ignores it, but calls use the service's exact name.
 
 Flags:
 * ``air``: "Automated investigation = Yes" in Microsoft's alert-policies article (APDOC) — these start
   automated investigations; "If these alerts are disabled or replaced by custom alerts, AIR isn't triggered".
 * ``orca242``: in Maester's ORCA-242 list ("Important protection alerts responsible for AIR activities").
 * ``scuba``: the ScubaGear policies that require it enabled: MS.DEFENDER.5.1 (Rego ``RequiredAlerts``) and/or
-  MS.SECURITYSUITE.4.1 (SecuritySuiteConfig.rego); the two lists differ by one policy each (anchors.md §2,
-  o365-policies.md §3.5).
+  MS.SECURITYSUITE.4.1 (SecuritySuiteConfig.rego); the two lists differ by one policy each
+  (docs/wire/security-compliance.md §4.1, docs/wire/security-compliance.md §3.5).
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ CATALOGUE: tuple[BuiltInAlertPolicy, ...] = tuple(
 
 
 def without_zwsp(name: str) -> str:
-    """The name as people write it: without the trailing zero-width space some built-ins carry (C1)."""
+    """The name as people write it: without the trailing zero-width space some built-ins carry
+    (docs/wire/security-compliance.md §5.4)."""
     return name.rstrip(ZWSP)
 
 

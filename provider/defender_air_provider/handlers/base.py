@@ -53,7 +53,7 @@ def create_once(create: Callable[[], T], find: Callable[[], T | None], what: str
 
     A lost answer is settled by reading (``find``); only when the object is not there is the create sent again.
     If that second create says "already exists", the first one was applied after all and the read lagged behind
-    (reads right after New- can miss the object, o365-policies.md §1.8): returns None, meaning "exists".
+    (reads right after New- can miss the object, docs/wire/invoke-command.md §6.5): returns None, meaning "exists".
     """
     try:
         return create()

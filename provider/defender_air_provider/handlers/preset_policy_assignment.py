@@ -2,7 +2,7 @@
 
 One resource manages the preset's EOP rule and, unless ``defender_for_office365`` is False, its ATP rule,
 keeping both identical: recipients map to ``SentTo`` / ``SentToMemberOf`` / ``RecipientDomainIs`` and
-exclusions to their ``ExceptIf`` forms, on both rules (o365-policies.md §4). The id is the preset name.
+exclusions to their ``ExceptIf`` forms, on both rules (docs/wire/exchange-online.md). The id is the preset name.
 """
 
 from __future__ import annotations

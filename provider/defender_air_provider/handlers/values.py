@@ -1,7 +1,7 @@
 """Input values as the engine delivers them, translated in one place.
 
 * Unknown values (``pulumi.output.Unknown``) arrive in check/diff during preview: validation skips them
-  and diff reports a change (pulumi-dynamic.md §4 pitfall 16).
+  and diff reports a change (docs/wire/pulumi-engine.md §5.2).
 * Numbers arrive as floats (``1`` -> ``1.0``, pulumi/pulumi#13830): ``as_int`` turns whole floats back.
 * Nested ``...Args`` arrive as dicts with snake_case keys; null and empty lists are the same.
 """

@@ -1,6 +1,6 @@
 """The Defender portal's machine-groups API (the only API that writes device groups).
 
-Undocumented, cookie-authenticated (``shared/research/device-groups.md`` §2, ``wire-details.md`` A4 and B):
+Undocumented, cookie-authenticated (``docs/wire/defender-portal.md`` §2 and §4):
 ``GET`` and whole-collection ``PUT`` on ``/apiproxy/mtp/rbacManagementApi/rbac/machine_groups``, with the
 ``sccauth`` and ``XSRF-TOKEN`` cookies and an ``X-XSRF-TOKEN`` header carrying the URL-*decoded* token.
 """
@@ -90,7 +90,8 @@ class MachineGroupsClient:
 
     def replace(self, items: list[dict[str, Any]], *, idempotent: bool) -> list[dict[str, Any]] | None:
         """PUT the whole collection. ``idempotent`` is False when it adds a group (a second PUT of the same
-        body would add it twice). Returns the items of the answer where it has any (A4: not captured)."""
+        body would add it twice). Returns the items of the answer where it has any (docs/wire/defender-portal.md §2.4:
+        not captured)."""
         response = self._send("PUT", self._url, items, idempotent=idempotent, what="PUT machine_groups")
         try:
             return _items(response, "PUT machine_groups")
@@ -101,9 +102,10 @@ class MachineGroupsClient:
         response = self._send_once(method, url, body, idempotent=idempotent, what=what)
         if response.status == 500 and self._session:
             # A bare 500 is how the portal's CSRF check refuses a stale XSRF token (XLR Update-XsrfToken), e.g. after
-            # a lost answer that carried the rotated one. Fetch the current token as XDRI-F does (wire-details B5:
-            # GET the portal page with the session cookies). Only if it changed was our token the cause, and the
-            # CSRF check refused the request before it did anything: then, and only then, send it once more.
+            # a lost answer that carried the rotated one. Fetch the current token as XDRI-F does
+            # (docs/wire/defender-portal.md §4.3: GET the portal page with the session cookies). Only if it changed was
+            # our token the cause, and the CSRF check refused the request before it did anything: then, and only then,
+            # send it once more.
             before = self._session.headers().get("X-XSRF-TOKEN")
             self._refresh_xsrf()
             if self._session.headers().get("X-XSRF-TOKEN") != before:
@@ -163,7 +165,8 @@ class MachineGroupsClient:
 
 def _items(response: HttpResponse, what: str) -> list[dict[str, Any]]:
     payload = response.json()
-    # The GET answers {items, containsAadGroupNames, containsMachineGroupCount}; parse a bare array too (A4).
+    # The GET answers {items, containsAadGroupNames, containsMachineGroupCount}; parse a bare array too
+    # (docs/wire/defender-portal.md §2.4).
     items = payload.get("items") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         raise ServiceError(f"Defender portal: {what} answered HTTP {response.status} without a list of groups.",

@@ -1,7 +1,7 @@
 """The device-group collection: one writer per process, a shared read cache, and waiting for propagation.
 
-Every write to the portal replaces the whole collection (device-groups.md §2), so a careless write deletes or
-reorders groups nobody asked us to touch. Hence:
+Every write to the portal replaces the whole collection (docs/wire/defender-portal.md §2.4), so a careless write deletes
+or reorders groups nobody asked us to touch. Hence:
 
 * writes run one at a time per process (a lock), each on a fresh read of the collection;
 * a write changes only the managed group; every other group, and every field we do not model, goes back

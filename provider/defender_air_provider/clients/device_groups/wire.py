@@ -11,12 +11,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-UNGROUPED_PRIORITY = 2147483647  # Int32.MaxValue on "Ungrouped devices (default)" (FIXTURE, device-groups.md §2)
+# Int32.MaxValue on "Ungrouped devices (default)" (FIXTURE, docs/wire/defender-portal.md §3.6)
+UNGROUPED_PRIORITY = 2147483647
 NEW_GROUP_ID = -1  # a group to create (NMC, XDRI: "MachineGroupId = -1")
 
 # AutoRemediationLevel: M2GSA Export-MDEWebFilteringConfig.ps1 (0 NoAutomatedResponse, 1 SemiRequireApprovalAll,
 # 2 SemiRequireApprovalNonTemp, 3 FullAutomated). "Semi - require approval for core folders" has no wire value
-# in any source (wire-details.md A1: searched the code index and pages; only 0-3 exist anywhere), so it maps to
+# in any source (docs/wire/defender-portal.md §3.1: only 0-3 exist in any source), so it maps to
 # None and is refused rather than guessed (CONTRACT.md).
 AUTOMATION_LEVELS: dict[str, int | None] = {
     "full": 3,
@@ -28,17 +29,17 @@ AUTOMATION_LEVELS: dict[str, int | None] = {
 LEVEL_NAMES = {value: name for name, value in AUTOMATION_LEVELS.items() if value is not None}
 
 # GroupRules[].Property: M2GSA (0 MachineName, 1 Domain, 2 Tag, 3 OS, 4 Other). Property 4 has no UI counterpart
-# and every example sends it only as an empty placeholder row (wire-details A2): never populated here.
+# and every example sends it only as an empty placeholder row (docs/wire/defender-portal.md §3.3): never populated here.
 PROPERTIES = {"name": 0, "domain": 1, "tag": 2, "os": 3}
 OTHER_PROPERTY = 4
 PROPERTY_NAMES = {value: name for name, value in PROPERTIES.items()}
 
-# GroupRules[].OperatorType: no source maps it (wire-details A2). 4 is the list-membership operator, seen only
-# with OS and a JSON-in-string list (NMC, FIXTURE). For 0-3 [inference]: the order in which the only prose
-# source lists the UI's operators ("starts with, ends with, equals, and contains", french365connection) fits
-# every captured value: 0 on machine names and on the placeholder rows (the UI's first, default choice), 2 on a
-# tag ("Privileged", equals), 3 on a bare domain label ("sevenkingdoms", contains). Unverified against a live
-# portal; docs/device-groups.md tells users to check one group in the portal after the first apply.
+# GroupRules[].OperatorType: no source maps it (docs/wire/defender-portal.md §3.4). 4 is the list-membership operator,
+# seen only with OS and a JSON-in-string list (NMC, FIXTURE). For 0-3 [inference]: the order in which the only prose
+# source lists the UI's operators ("starts with, ends with, equals, and contains", french365connection) fits every
+# captured value: 0 on machine names and on the placeholder rows (the UI's first, default choice), 2 on a tag
+# ("Privileged", equals), 3 on a bare domain label ("sevenkingdoms", contains). Unverified against a live portal;
+# docs/device-groups.md tells users to check one group in the portal after the first apply.
 OPERATORS = {"starts_with": 0, "ends_with": 1, "equals": 2, "contains": 3, "in": 4}
 OPERATOR_NAMES = {value: name for name, value in OPERATORS.items()}
 MAX_VALUES_PER_PROPERTY = 10  # DOC-MG: "You can add up to 10 rows (values) for each property type"
@@ -64,7 +65,7 @@ class Rule:
 
 def rules_to_wire(rules: list[Rule]) -> list[dict[str, Any]]:
     """Flat rows, grouped by property 0..4, with the empty placeholder row the portal sends for an unused
-    property (every captured example carries one row per property, device-groups.md §3)."""
+    property (every captured example carries one row per property, docs/wire/defender-portal.md §3.2)."""
     rows: list[dict[str, Any]] = []
     for prop in (*PROPERTIES.values(), OTHER_PROPERTY):
         mine = [r for r in rules if PROPERTIES.get(r.property) == prop]
@@ -163,7 +164,7 @@ class MachineGroup:
 
 
 def new_group_item(name: str, priority: int) -> dict[str, Any]:
-    """A new group in the shape NMC and XDRI send (device-groups.md §2); the portal assigns the id."""
+    """A new group in the shape NMC and XDRI send (docs/wire/defender-portal.md §2.5); the portal assigns the id."""
     return {
         "MachineGroupId": NEW_GROUP_ID,
         "Name": name,

@@ -1,6 +1,6 @@
 """Stateful fake of the Security & Compliance admin API ``InvokeCommand`` endpoint, for alert policies.
 
-Written from ``shared/research`` only (never from our client). Split as Moto splits its fakes:
+Written from ``docs/wire`` only (never from our client). Split as Moto splits its fakes:
 
 - ``models.py``: the backend model: the tenant's alert policies as typed records (the built-in ones seeded from
   ``defender_air_provider/data/built_in_alert_policies.json``), and the rules of ``*-ProtectionAlert`` as methods;

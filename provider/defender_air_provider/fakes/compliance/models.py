@@ -1,13 +1,15 @@
 """The Security & Compliance backend: the tenant's alert policies (built-in and custom) and the rules of
 ``*-ProtectionAlert``.
 
-Written from ``shared/research`` only (never from our client), so a misunderstanding in the client cannot be
-mirrored here. References: ``o365-policies.md`` §1 (errors), §3 (``*-ProtectionAlert``), §5 (Microsoft365DSC);
-``wire-details.md`` part C (the catalogue of built-in alert policies, C1-C3). Everything the notes mark as
-inference, and everything they say nothing about that the fake had to choose, is tagged ``[inference]``.
+Written from ``docs/wire`` only (never from our client), so a misunderstanding in the client cannot be
+mirrored here. References: ``docs/wire/invoke-command.md`` §6 (errors), ``docs/wire/security-compliance.md`` §3
+(``*-ProtectionAlert``), §4-§6 (the catalogue of built-in alert policies, their identity and errors), §7
+(Microsoft365DSC). Everything the pages mark as inference, and everything they say nothing about that the fake
+had to choose, is tagged ``[inference]``.
 
-State is one typed record per policy (``AlertPolicy``, the real object of §3.4 property for property); the rules
-are ``ComplianceBackend`` methods that raise the service's typed errors. The wire is ``responses.py``.
+State is one typed record per policy (``AlertPolicy``, the real object of docs/wire/security-compliance.md §3.4 property
+for property); the rules are ``ComplianceBackend`` methods that raise the service's typed errors. The wire is
+``responses.py``.
 """
 
 from __future__ import annotations
@@ -40,12 +42,12 @@ from .exceptions import (
 )
 
 # ---------------------------------------------------------------------------------------------------------------
-# Constants of the modelled tenant and of the objects (§3.4, wire-details C1/C2)
+# Constants of the modelled tenant and of the objects (docs/wire/security-compliance.md §3.4, §4/§5)
 # ---------------------------------------------------------------------------------------------------------------
 
-ZWSP = "\u200b"  # the trailing zero-width space of five built-in names (§3.4, C2 "ZWSP hazards")
+ZWSP = "\u200b"  # the trailing zero-width space of five built-in names (docs/wire/security-compliance.md §3.4, §5.4)
 
-# The shared container every system rule lives in (C2 "Shared container").
+# The shared container every system rule lives in (docs/wire/security-compliance.md §5.2).
 _FFO_ROOT = "FFO.extest.microsoft.com/Microsoft Exchange Hosted Organizations"
 _FFO_DN = "OU=Microsoft Exchange Hosted Organizations,DC=FFO,DC=extest,DC=microsoft,DC=com"
 SYSTEM_CONTAINER = "f00ed340-8f84-4eb4-83f3-0075a22b262e"
@@ -53,38 +55,43 @@ SYSTEM_CONTAINER = "f00ed340-8f84-4eb4-83f3-0075a22b262e"
 # only system rules' paths, so the tenant's container name (its initial domain) is a guess.
 TENANT_CONTAINER = TENANT_DOMAIN
 
-# [inference] the domain controller named in 404 texts (§1.8 shape 'YQBPR01A12DC007.CANPR01A012.PROD.OUTLOOK.COM').
+# [inference] the domain controller named in 404 texts (docs/wire/invoke-command.md §6 shape
+# 'YQBPR01A12DC007.CANPR01A012.PROD.OUTLOOK.COM').
 DOMAIN_CONTROLLER = "NAM13B001DC001.NAM13B001.PROD.OUTLOOK.COM"
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
-# §3.4: the one real object's Policy GUID. [inference] every system rule shares it (one system alert policy
-# container); custom rules get a tenant policy GUID of their own.
+# docs/wire/security-compliance.md §3.4: the one real object's Policy GUID. [inference] every system rule shares it (one
+# system alert policy container); custom rules get a tenant policy GUID of their own.
 _SYSTEM_POLICY_GUID = "e9a4983d-9f4e-47b0-80d1-fb2097adb484"
 _TENANT_POLICY_GUID = "3c1c1d5e-8b47-4f0b-9a55-0f4f3b0b6a21"  # [inference] made up
-# §3.4 WhenCreated/WhenChanged of the real object (PowerShell /Date(ms)/ in the export). [inference] every
-# seeded system rule shows these two dates.
+# docs/wire/security-compliance.md §3.4 WhenCreated/WhenChanged of the real object (PowerShell /Date(ms)/ in the
+# export). [inference] every seeded system rule shows these two dates.
 _SYSTEM_CREATED = datetime.fromtimestamp(1554927215, timezone.utc)  # /Date(1554927215000)/
 _SYSTEM_CHANGED = datetime.fromtimestamp(1653992040, timezone.utc)  # /Date(1653992040000)/
 _CUSTOM_SEED_TIME = datetime(2024, 3, 11, 9, 30, 12, 417000, tzinfo=timezone.utc)  # [inference] made up
 _GUID_NAMESPACE = uuid.UUID("a1f0e3b4-6c2d-4e8f-9b1a-2d3c4e5f6a7b")  # stable seed GUIDs across runs
 
-# Enum values: §3.1 "Values seen in reality" (wider than the doc) and the doc's Category list + DataLossPrevention.
+# Enum values: docs/wire/security-compliance.md §3.1 "Values seen in reality" (wider than the doc) and the doc's
+# Category list + DataLossPrevention.
 THREAT_TYPES = ("Activity", "Malware", "Phish", "Malicious", "MaliciousUrlClick", "MailFlow")
 SEVERITIES = ("Low", "Medium", "High", "Informational")
 AGGREGATION_TYPES = ("None", "SimpleAggregation", "AnomalousAggregation", "CustomAggregation")
 CATEGORIES = ("AccessGovernance", "ComplianceManager", "DataGovernance", "MailFlow", "Others", "PrivacyManagement",
               "Supervision", "ThreatManagement", "DataLossPrevention")
-# §3.1 AlertBy: "Activity: User or $null; Malware: Mail.Recipient or Mail.ThreatName". Other threat types are
-# undocumented and not checked [inference].
+# docs/wire/security-compliance.md §3.1 AlertBy: "Activity: User or $null; Malware: Mail.Recipient or Mail.ThreatName".
+# Other threat types are undocumented and not checked [inference].
 _ALERT_BY: dict[str, tuple[str, ...]] = {"Activity": ("User",), "Malware": ("Mail.Recipient", "Mail.ThreatName")}
 
-MIN_THRESHOLD = 3  # §3.1 "≥ 3"; Microsoft365DSC ValidateRange(3, …)
-MIN_TIME_WINDOW = 60  # §3.1 doc "greater than 60"; Microsoft365DSC ValidateRange(60, …), followed here
+MIN_THRESHOLD = 3  # docs/wire/security-compliance.md §3.1 "≥ 3"; Microsoft365DSC ValidateRange(3, …)
+# docs/wire/security-compliance.md §3.1 doc "greater than 60"; Microsoft365DSC ValidateRange(60, …), followed here
+MIN_TIME_WINDOW = 60
 
-# §3.3 / C3 [inference]: the only settings of a system (built-in) rule that can be changed.
+# docs/wire/security-compliance.md §3.3 / §6 [inference]: the only settings of a system (built-in) rule that can be
+# changed.
 SYSTEM_SETTABLE = ("Disabled", "NotifyUser", "NotificationEnabled", "NotifyUserThrottleThreshold",
                    "NotifyUserThrottleWindow")
-# The other parameters Set-ProtectionAlert accepts on a system rule: they change nothing (§3.2, §1.3).
+# The other parameters Set-ProtectionAlert accepts on a system rule: they change nothing
+# (docs/wire/security-compliance.md §3.2, docs/wire/invoke-command.md §2.2).
 _SYSTEM_ACCEPTED = ("Identity", "Confirm", "WhatIf")
 
 
@@ -106,7 +113,8 @@ _PRIVACY_TYPES = "PrivacyManagementScopedSensitiveInformationTypes"
 @dataclass(kw_only=True)
 class AlertPolicy:
     """One alert policy, built-in or custom: every property of the real Get-ProtectionAlert object, in its order
-    (§3.4). The defaults are the values every object in the notes shares (what New-ProtectionAlert starts from)."""
+    (docs/wire/security-compliance.md §3.4). The defaults are the values every object in the notes shares (what
+    New-ProtectionAlert starts from)."""
 
     filter: str | None = field(default=None, metadata=wire("Filter"))
     operation: list[str] | None = field(default=None, metadata=wire("Operation"))
@@ -135,7 +143,7 @@ class AlertPolicy:
     notify_user_suppression_expiry_date: str | None = field(default=None,
                                                             metadata=wire("NotifyUserSuppressionExpiryDate"))
     notification_culture: str | None = field(default=None, metadata=wire("NotificationCulture"))
-    # C2: a tenant override's mark
+    # docs/wire/security-compliance.md §5.3: a tenant override's mark
     alert_override_changed_utc: str | None = field(default=None, metadata=wire("AlertOverrideChangedUtc"))
     aggregation_type: str = field(default="", metadata=wire("AggregationType"))
     category: str | None = field(default=None, metadata=wire("Category"))
@@ -152,7 +160,7 @@ class AlertPolicy:
     external_identity: str = field(default="", metadata=wire("ExternalIdentity"))
     immutable_id: str = field(default="", metadata=wire("ImmutableId"))
     priority: int = field(default=0, metadata=wire("Priority"))
-    # §3.4; [inference] the same for every policy
+    # docs/wire/security-compliance.md §3.4; [inference] the same for every policy
     workload: str = field(default="AuditAlerting", metadata=wire("Workload"))
     policy_guid: str = field(default="", metadata=wire("Policy"))
     comment: str | None = field(default=None, metadata=wire("Comment"))
@@ -179,11 +187,12 @@ class AlertPolicy:
     organizational_unit_root: str = field(default="", metadata=wire("OrganizationalUnitRoot"))
     organization_id: str = field(default="", metadata=wire("OrganizationId"))
     originating_server: str = field(default="", metadata=wire("OriginatingServer"))
-    # §3.4 shows "New" on a Get of a long-existing rule
+    # docs/wire/security-compliance.md §3.4 shows "New" on a Get of a long-existing rule
     object_state: str = field(default="New", metadata=wire("ObjectState"))
 
     def derive_identity(self) -> None:
-        """Identity, Id, DN and organization: system rules in the shared FFO container (C2), custom ones under the
+        """Identity, Id, DN and organization: system rules in the shared FFO container (docs/wire/security-compliance.md
+        §5.2), custom ones under the
         tenant's [inference]."""
         container = SYSTEM_CONTAINER if self.is_system_rule else TENANT_CONTAINER
         root = f"{_FFO_ROOT}/{container}"
@@ -193,20 +202,22 @@ class AlertPolicy:
         self.organization_id = f"{root} - {root}/Configuration"
 
 
-KEY_ORDER: tuple[str, ...] = wire_keys(AlertPolicy)  # every key of the real Get-ProtectionAlert object (§3.4)
+# every key of the real Get-ProtectionAlert object (docs/wire/security-compliance.md §3.4)
+KEY_ORDER: tuple[str, ...] = wire_keys(AlertPolicy)
 
 
 def custom_policy(name: str, guid: str, when: datetime) -> AlertPolicy:
-    """A custom policy with New-ProtectionAlert's defaults (§3.1) before its parameters are applied."""
+    """A custom policy with New-ProtectionAlert's defaults (docs/wire/security-compliance.md §3.1) before its parameters
+    are applied."""
     stamp = wire_datetime(when)
     policy = AlertPolicy(
-        severity="Low",  # §3.1 default
-        stream_type="Activity",  # §3.4 notes: custom rules
-        # §3.4 notes: custom rules have Scenario "AuditProtectionAlert". [inference] AlertScenario the same, and
-        # both regardless of ThreatType.
+        severity="Low",  # docs/wire/security-compliance.md §3.1 default
+        stream_type="Activity",  # docs/wire/security-compliance.md §3.4 notes: custom rules
+        # docs/wire/security-compliance.md §3.4 notes: custom rules have Scenario "AuditProtectionAlert". [inference]
+        # AlertScenario the same, and both regardless of ThreatType.
         alert_scenario="AuditProtectionAlert",
         scenario="AuditProtectionAlert",
-        aggregation_type="SimpleAggregation",  # §3.1 default
+        aggregation_type="SimpleAggregation",  # docs/wire/security-compliance.md §3.1 default
         immutable_id=guid,
         policy_guid=_TENANT_POLICY_GUID,
         object_version=_seed_guid("version", guid),
@@ -220,22 +231,23 @@ def custom_policy(name: str, guid: str, when: datetime) -> AlertPolicy:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Seed: the built-in catalogue (wire-details.md C1) and two custom policies
+# Seed: the built-in catalogue (docs/wire/security-compliance.md §4) and two custom policies
 # ---------------------------------------------------------------------------------------------------------------
 
-# Every row of C1's table, in its order: ``defender_air_provider/data/built_in_alert_policies.json``, shared with the
-# handlers' catalogue (a neutral data file, not handler code). Names are exact, with the trailing U+200B where C1
-# flags it; the rules that trigger AIR carry the full filters of C1's JSON block. The four retired T rows (MC822720)
-# have only C1's truncated filter (``filter_truncated``): [inference: truncated in the notes] it is stored as printed
-# there, without the ellipsis. The T row "HVE A potentially malicious URL click was detected" has neither operation
-# nor filter in C1: [inference] it is stored without either.
+# Every row of the catalogue (docs/wire/security-compliance.md §4.2), in its order:
+# ``defender_air_provider/data/built_in_alert_policies.json``, shared with the handlers' catalogue (a neutral data file,
+# not handler code). Names are exact, with the trailing U+200B where the catalogue flags it; the rules that trigger AIR
+# carry the full filters of §4.3. The four retired T rows (MC822720) have only the catalogue table's truncated filter
+# (``filter_truncated``): [inference: truncated in the notes] it is stored as printed there, without the ellipsis. The T
+# row "HVE A potentially malicious URL click was detected" has neither operation nor filter in §4.2: [inference] it is
+# stored without either.
 SYSTEM_RULES: tuple[BuiltInAlertPolicyRecord, ...] = built_in_alert_policies()
 
-# C2 [inference]: default NotificationEnabled is false on the ZAP/removal rules, the user-report rules and the
-# admin-investigation rules (RunRego-stub values), true otherwise. Which rows count as which is read from their
-# names and operations here: "removed after delivery" names; Operation UserSubmission; AirManualInvestigation and
-# AirAdminActionInvestigation. [inference] "Messages containing malicious entity not removed after delivery" is
-# a ZAP *failure* alert and keeps notifications on.
+# docs/wire/security-compliance.md §5.3 [inference]: default NotificationEnabled is false on the ZAP/removal rules, the
+# user-report rules and the admin-investigation rules (RunRego-stub values), true otherwise. Which rows count as which
+# is read from their names and operations here: "removed after delivery" names; Operation UserSubmission;
+# AirManualInvestigation and AirAdminActionInvestigation. [inference] "Messages containing malicious entity not removed
+# after delivery" is a ZAP *failure* alert and keeps notifications on.
 _QUIET_OPERATIONS = ("UserSubmission", "AirManualInvestigation", "AirAdminActionInvestigation")
 
 
@@ -245,8 +257,8 @@ def _notification_default(row: BuiltInAlertPolicyRecord) -> bool:
     return not (row.operation and row.operation[0] in _QUIET_OPERATIONS)
 
 
-# §3.4: the one real Comment. [inference] the other built-in comments are not in the notes; a generic sentence in
-# the same style (a description, then a version suffix) is used.
+# docs/wire/security-compliance.md §3.4: the one real Comment. [inference] the other built-in comments are not in the
+# notes; a generic sentence in the same style (a description, then a version suffix) is used.
 _SYSTEM_COMMENTS = {
     "a74bb32a-541b-47fb-adfd-f8c62ce3d59b": "We have detected that one of your users has recently clicked on a link "
                                             "that was found to be malicious. -V1.0.0.5",
@@ -255,21 +267,22 @@ _SYSTEM_OBJECT_VERSIONS = {"a74bb32a-541b-47fb-adfd-f8c62ce3d59b": "93862b30-004
 
 
 def system_policy(row: BuiltInAlertPolicyRecord) -> AlertPolicy:
-    """A built-in policy as a fresh tenant has it (C1 values, C2 defaults)."""
+    """A built-in policy as a fresh tenant has it (§4.2 values, §5.1-§5.3 defaults)."""
     guid = row.immutable_id
     scenario = "AuditProtectionAlert" if row.threat_type == "Activity" else row.threat_type
     policy = AlertPolicy(
         filter=row.filter,
         operation=list(row.operation) if row.operation else None,
         notification_enabled=_notification_default(row),
-        notify_user=["TenantAdmins"],  # C1: default on every system rule
+        notify_user=["TenantAdmins"],  # docs/wire/security-compliance.md §4.1: default on every system rule
         severity=row.severity,
-        # §3.4: StreamType "None" on the MaliciousUrlClick system rule. [inference] "Activity" on the Activity ones,
-        # as on custom (Activity) rules.
+        # docs/wire/security-compliance.md §3.4: StreamType "None" on the MaliciousUrlClick system rule. [inference]
+        # "Activity" on the Activity ones, as on custom (Activity) rules.
         stream_type="Activity" if row.threat_type == "Activity" else "None",
         threat_type=row.threat_type,
-        # §3.4: Scenario = AlertScenario = "MaliciousUrlClick" on that rule. [inference] the threat type on the other
-        # non-Activity ones, "AuditProtectionAlert" (the custom rules' value) on the Activity ones.
+        # docs/wire/security-compliance.md §3.4: Scenario = AlertScenario = "MaliciousUrlClick" on that rule.
+        # [inference] the threat type on the other non-Activity ones, "AuditProtectionAlert" (the custom rules' value)
+        # on the Activity ones.
         alert_scenario=scenario,
         scenario=scenario,
         aggregation_type=row.aggregation_type,
@@ -278,7 +291,8 @@ def system_policy(row: BuiltInAlertPolicyRecord) -> AlertPolicy:
         immutable_id=guid,
         policy_guid=_SYSTEM_POLICY_GUID,
         comment=_SYSTEM_COMMENTS.get(guid, f"Generates an alert for: {row.name.rstrip(ZWSP)}. -V1.0.0.1"),
-        # §3.4's real value for that rule; [inference] a stable made-up GUID for the others.
+        # docs/wire/security-compliance.md §3.4's real value for that rule; [inference] a stable made-up GUID for the
+        # others.
         object_version=_SYSTEM_OBJECT_VERSIONS.get(guid, _seed_guid("version", guid)),
         guid=guid,
         name=row.name,
@@ -293,9 +307,11 @@ def system_policy(row: BuiltInAlertPolicyRecord) -> AlertPolicy:
 
 
 # Two custom policies as a real tenant has them. [inference] fields the sources don't give are filled plausibly.
-# 1. The TS client's live-mirrored fake (§2): Name, Operation, Disabled, NotifyUser, NotificationEnabled.
-# 2. Microsoft365DSC's unit-test mock (§5), renamed: its Name is the built-in "Suspicious email sending patterns
-#    detected", which a custom policy can't share; the "Custom " prefix follows Microsoft365DSC's own example.
+# 1. The TS client's live-mirrored fake (docs/wire/invoke-command.md §3.3): Name, Operation, Disabled, NotifyUser,
+# NotificationEnabled.
+# 2. Microsoft365DSC's unit-test mock (docs/wire/security-compliance.md §7), renamed: its Name is the built-in
+# "Suspicious email sending patterns detected", which a custom policy can't share; the "Custom " prefix follows
+# Microsoft365DSC's own example.
 SEED_CUSTOM: tuple[dict[str, Any], ...] = (
     {"Name": "Audit logging changed", "ThreatType": "Activity", "Category": "Others", "Severity": "Medium",
      "AggregationType": "None", "Operation": ["Set-AdminAuditLogConfig"], "Disabled": False,
@@ -312,14 +328,18 @@ SEED_CUSTOM: tuple[dict[str, Any], ...] = (
 # ---------------------------------------------------------------------------------------------------------------
 
 class ComplianceBackend:
-    """Security & Compliance alert policies for one fake tenant: every built-in (system) rule of wire-details C1
+    """Security & Compliance alert policies for one fake tenant: every built-in (system) rule of
+    docs/wire/security-compliance.md §4
     plus two custom policies, and the rules of ``*-ProtectionAlert``.
 
-    Plain attributes: ``e5`` (False = only AggregationType None can be created, §3.1 licensing note), ``region``
-    (the label the front door redirects to), ``discovery_fails`` (the front door answers the 500 of §2),
-    ``replication_lag_reads`` (after a New-, that many Get calls that would include the new policy act as if it
-    did not exist yet, §1.8), ``system_rule_error_status`` (400 or 404: the status of C3's
-    ErrorRuleNotFoundException, which the notes leave open) and ``clock``. Every method runs under ``lock``.
+    Plain attributes: ``e5`` (False = only AggregationType None can be created, docs/wire/security-compliance.md §3.1
+    licensing note), ``region`` (the label the front door redirects to), ``discovery_fails`` (the front door answers the
+    500 of
+    docs/wire/invoke-command.md §3.3), ``replication_lag_reads`` (after a New-, that many Get calls that would include
+    the new policy act as if it
+    did not exist yet, docs/wire/invoke-command.md §6), ``system_rule_error_status`` (400 or 404: the status of
+    security-compliance.md §6.1's ErrorRuleNotFoundException, which the notes leave open) and ``clock``. Every method
+    runs under ``lock``.
     """
 
     def __init__(self, *, e5: bool = True, region: str = "nam13b", discovery_fails: bool = False,
@@ -345,8 +365,10 @@ class ComplianceBackend:
     def lookup(self, identity: str) -> tuple[AlertPolicy, str] | None:
         """The policy an Identity names, and how it named it: ``name``, ``guid``, ``path`` or ``dn``.
 
-        §3.2: Identity = Name, DN or GUID; §3.4: Identity is a path string. Names compare case-insensitively
-        but otherwise exactly: a name without its trailing U+200B does not match (C2 "ZWSP hazards").
+        docs/wire/security-compliance.md §3.2: Identity = Name, DN or GUID; docs/wire/security-compliance.md §3.4:
+        Identity is a path string. Names compare case-insensitively but otherwise exactly: a name without its trailing
+        U+200B does not match (docs/wire/security-compliance.md
+        §5.4).
         """
         wanted = identity.lower()
         for policy in self._policies:
@@ -365,15 +387,17 @@ class ComplianceBackend:
     def find(self, identity: str) -> tuple[AlertPolicy, str]:
         found = self.lookup(identity)
         if found is None:
-            # §1.8: a missing object answers 404 ManagementObjectNotFoundException. [inference] the Security &
-            # Compliance cmdlets answer it like the Exchange ones (the 404 capture is of an Exchange cmdlet).
+            # docs/wire/invoke-command.md §6: a missing object answers 404 ManagementObjectNotFoundException.
+            # [inference] the Security & Compliance cmdlets answer it like the Exchange ones (the 404 capture is of an
+            # Exchange cmdlet).
             raise ObjectNotFound(identity, DOMAIN_CONTROLLER)
         return found
 
     # -- the cmdlets' rules -----------------------------------------------------------------------------------
 
     def get_policies(self, identity: str | None) -> list[AlertPolicy]:
-        """Get-ProtectionAlert [-Identity] (§3.2): every policy, system and custom, or the one named."""
+        """Get-ProtectionAlert [-Identity] (docs/wire/security-compliance.md §3.2): every policy, system and custom, or
+        the one named."""
         selected = list(self._policies) if identity is None else [self.find(identity)[0]]
         visible = [p for p in selected if not self.lag.hides(p.guid)]
         if identity is not None and not visible:
@@ -382,8 +406,10 @@ class ComplianceBackend:
 
     def new_policy(self, name: str, settings: Mapping[str, Any], given: Iterable[str], *,
                    dry_run: bool) -> AlertPolicy:
-        """New-ProtectionAlert (§3.1): ``settings`` are the converted parameters by property name; ``given`` every
-        parameter of the call. Checked against the §3.1 rules, the other policies' names and the licence."""
+        """New-ProtectionAlert (docs/wire/security-compliance.md §3.1): ``settings`` are the converted parameters by
+        property name; ``given`` every
+        parameter of the call. Checked against the docs/wire/security-compliance.md §3.1 rules, the other policies'
+        names and the licence."""
         policy = custom_policy(name, str(uuid.uuid4()), self.clock())
         for key, value in settings.items():
             set_wire(policy, key, value)
@@ -391,25 +417,27 @@ class ComplianceBackend:
         if any(str(p.name).lower() == name.lower() for p in self._policies):
             raise DuplicateAlertPolicyName(name)
         if not self.e5 and policy.aggregation_type != "None":
-            raise E5Required()  # §3.1 licensing note (includes the default SimpleAggregation)
+            # docs/wire/security-compliance.md §3.1 licensing note (includes the default SimpleAggregation)
+            raise E5Required()
         if not dry_run:
             self._policies.append(policy)
             self.lag.start(policy.guid, self.replication_lag_reads)
         return policy
 
     def check_settable(self, policy: AlertPolicy, form: str, identity: str, given: Sequence[str]) -> None:
-        """What Set-ProtectionAlert may do to a system (built-in) rule (§3.3, C3)."""
+        """What Set-ProtectionAlert may do to a system (built-in) rule (docs/wire/security-compliance.md §3.3, §6.1)."""
         if not policy.is_system_rule:
             return
         if form != "name":
-            raise RuleNotFound(identity, self.system_rule_error_status)  # C3, by GUID or path
+            raise RuleNotFound(identity, self.system_rule_error_status)  # security-compliance.md §6.1, by GUID or path
         refused = [k for k in given if k not in (*SYSTEM_SETTABLE, *_SYSTEM_ACCEPTED)]
         if refused:
             raise SystemRuleNotSettable(policy.name, refused, SYSTEM_SETTABLE)
 
     def set_policy(self, policy: AlertPolicy, settings: Mapping[str, Any], given: Iterable[str], *,
                    dry_run: bool) -> bool:
-        """Set-ProtectionAlert (§3.2, §3.3, C3) after ``check_settable``. Returns whether anything changed (on a dry
+        """Set-ProtectionAlert (docs/wire/security-compliance.md §3.2, §3.3, §6) after ``check_settable``. Returns
+        whether anything changed (on a dry
         run: whether the change is allowed, always True)."""
         updated = copy.deepcopy(policy)
         for key, value in settings.items():
@@ -426,7 +454,8 @@ class ComplianceBackend:
         return True
 
     def delete_policy(self, policy: AlertPolicy, *, dry_run: bool) -> None:
-        """Remove-ProtectionAlert -Identity [-ForceDeletion] (§3.2): custom policies only."""
+        """Remove-ProtectionAlert -Identity [-ForceDeletion] (docs/wire/security-compliance.md §3.2): custom policies
+        only."""
         if policy.is_system_rule:
             raise SystemRuleNotRemovable(policy.name)
         if not dry_run:
@@ -436,8 +465,9 @@ class ComplianceBackend:
     def _stamp(self, policy: AlertPolicy, *, override: bool) -> None:
         now = wire_datetime(self.clock())
         if override:
-            # C2: a tenant override of a system rule shows only in AlertOverrideChangedUtc; its WhenChanged stays
-            # (the §3.4 sample: override 2024, WhenChanged 2022).
+            # docs/wire/security-compliance.md §5.3: a tenant override of a system rule shows only in
+            # AlertOverrideChangedUtc; its WhenChanged stays (the docs/wire/security-compliance.md §3.4 sample: override
+            # 2024, WhenChanged 2022).
             policy.alert_override_changed_utc = now
         else:
             policy.when_changed = policy.when_changed_utc = now
@@ -458,8 +488,9 @@ class ComplianceBackend:
     def edit_policy(self, name_or_id: str, **fields: Any) -> dict[str, Any]:
         """Change a policy out of band (an admin in the portal), without validation; returns the new copy.
 
-        A change to a system rule's overridable settings stamps AlertOverrideChangedUtc (C2); any other change
-        stamps WhenChanged. Renaming recomputes Identity and DN.
+        A change to a system rule's overridable settings stamps AlertOverrideChangedUtc
+        (docs/wire/security-compliance.md §5.3); any other change stamps WhenChanged. Renaming recomputes Identity and
+        DN.
         """
         with self.lock:
             found = self.lookup(name_or_id)
@@ -531,7 +562,8 @@ def _check_fields(fields: Mapping[str, Any]) -> None:
 
 
 def check_rules(policy: AlertPolicy, given: Iterable[str]) -> None:
-    """The §3.1 rules on the policy as it would be stored; ``given`` are the parameters of this call.
+    """The docs/wire/security-compliance.md §3.1 rules on the policy as it would be stored; ``given`` are the parameters
+    of this call.
 
     A setting that the new AggregationType forbids is refused when given in this call and cleared when only
     stored: [inference] how the service treats a stored Threshold when the aggregation changes is not known.

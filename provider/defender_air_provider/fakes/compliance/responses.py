@@ -1,11 +1,12 @@
 """The Security & Compliance responder: ``*-ProtectionAlert`` on ``InvokeCommand`` and the front door's region
-discovery (o365-policies.md §1-§3).
+discovery (docs/wire/invoke-command.md §2-§6, docs/wire/security-compliance.md §2-§3).
 
 Thin: parse the cmdlet's parameters (PowerShell conversion), call ``ComplianceBackend``, render the objects with the
-OData annotations of §1.6. Where one request has several problems, the first one met in the order below is answered
-([inference]: the notes show one problem per request).
+OData annotations of docs/wire/invoke-command.md §4. Where one request has several problems, the first one met in the
+order below is answered ([inference]: the notes show one problem per request).
 
-Hosts (§2). The same fake answers three kinds of host, told apart by the host of ``request.base_url``:
+Hosts (docs/wire/invoke-command.md §3.3). The same fake answers three kinds of host, told apart by the host of
+``request.base_url``:
 
 - the front door (``ps.compliance.protection.outlook.com``, and the US government ones) never runs cmdlets:
   ``POST .../InvokeCommand`` and the discovery GETs of ScubaGear (``EXOModuleFile``) and CIPP
@@ -17,7 +18,7 @@ Hosts (§2). The same fake answers three kinds of host, told apart by the host o
   (no region discovery).
 
 Cmdlets: ``Get-``, ``New-``, ``Set-`` and ``Remove-ProtectionAlert``. Any other cmdlet answers 403 with a JSON
-body naming it (§1.8 "unknown cmdlet on IPPS", unlike Exchange's NUL body).
+body naming it (docs/wire/invoke-command.md §6 "unknown cmdlet on IPPS", unlike Exchange's NUL body).
 """
 
 from __future__ import annotations
@@ -42,35 +43,36 @@ from .exceptions import OrganizationNotFound, UnknownCmdlet
 from .models import AGGREGATION_TYPES, CATEGORIES, SEVERITIES, THREAT_TYPES, AlertPolicy, ComplianceBackend
 
 # ---------------------------------------------------------------------------------------------------------------
-# Hosts and region discovery (§2)
+# Hosts and region discovery (docs/wire/invoke-command.md §3.3)
 # ---------------------------------------------------------------------------------------------------------------
 
 # Front door host -> the domain of the regional *admin* host its 302 points at.
-# Commercial/GCC: §2 (ScubaGear, CIPP, the TS client's live-mirrored fake). The US government pairs are
-# [inference]: the front doors are the configured cloud endpoints; that they redirect the same way to
-# "<region>.admin.protection.office365.us:446" is not in the notes.
+# Commercial/GCC: docs/wire/invoke-command.md §3.3 (ScubaGear, CIPP, the TS client's live-mirrored fake). The US
+# government pairs are [inference]: the front doors are the configured cloud endpoints; that they redirect the same way
+# to "<region>.admin.protection.office365.us:446" is not in the notes.
 FRONT_DOORS: dict[str, str] = {
     "ps.compliance.protection.outlook.com": "admin.protection.outlook.com",
     "ps.compliance.protection.office365.us": "admin.protection.office365.us",  # GCC High [inference]
     "l5.ps.compliance.protection.office365.us": "admin.protection.office365.us",  # DoD [inference]
 }
-# A regional host that runs cmdlets: "<region>.ps.compliance.protection.outlook.com" (§2); the office365.us form
-# is [inference]. Any region label is served: ExoHelper hard-codes eur02b for every tenant (§2), which suggests
-# a regional host answers tenants of other regions too [inference].
+# A regional host that runs cmdlets: "<region>.ps.compliance.protection.outlook.com" (docs/wire/invoke-command.md §3.3);
+# the office365.us form is [inference]. Any region label is served: ExoHelper hard-codes eur02b for every tenant
+# (docs/wire/invoke-command.md §3.3), which suggests a regional host answers tenants of other regions too [inference].
 REGIONAL_HOST = re.compile(r"^(?P<region>[a-z0-9-]+)\.ps\.compliance\.protection\.(?:outlook\.com|office365\.us)$")
-# The paths the front door redirects. POST InvokeCommand: the TS client (§2). GET EXOModuleFile: ScubaGear.
-# GET EXOBanner('AutogenSession'): CIPP. [inference] the Location keeps the request's path and query (only its host
-# is used by every client in the notes; the TS fake's Location does keep the InvokeCommand path).
+# The paths the front door redirects. POST InvokeCommand: the TS client (docs/wire/invoke-command.md §3.3). GET
+# EXOModuleFile: ScubaGear. GET EXOBanner('AutogenSession'): CIPP. [inference] the Location keeps the request's path and
+# query (only its host is used by every client in the notes; the TS fake's Location does keep the InvokeCommand path).
 _DISCOVERY_PATH = re.compile(
     r"^/adminapi/(?:beta|v1\.0)/[^/]+/(?:InvokeCommand|EXOModuleFile|EXOBanner\('AutogenSession'\))/?$",
     re.IGNORECASE)
 DISCOVERY_OPERATION = "region discovery"
 
 # ---------------------------------------------------------------------------------------------------------------
-# Cmdlet table and parameter types (§3.1, §3.2)
+# Cmdlet table and parameter types (docs/wire/security-compliance.md §3.1, §3.2)
 # ---------------------------------------------------------------------------------------------------------------
 
-# [inference] the .NET namespace of the enum types; the type names are the doc's (§3.1 syntax).
+# [inference] the .NET namespace of the enum types; the type names are the doc's (docs/wire/security-compliance.md §3.1
+# syntax).
 _TYPE_NS = "Microsoft.Office.CompliancePolicy.Tasks."
 _ENUMS: dict[str, tuple[tuple[str, ...], str]] = {
     "Category": (CATEGORIES, _TYPE_NS + "AlertRuleCategory"),
@@ -95,8 +97,8 @@ _NEW_PARAMS = (
     "NotifyUserThrottleThreshold", "NotifyUserThrottleWindow", "Operation", *_PRIVACY, "CustomProperties",
     "Severity", "Threshold", "TimeWindow", "UseCreatedDateTime", "VolumeThreshold", *_WRITE_COMMON,
 )
-# §3.2: no Name, no ThreatType (and, per the doc's list, none of CorrelationPolicyId, LogicalOperationName,
-# CustomProperties, UseCreatedDateTime).
+# docs/wire/security-compliance.md §3.2: no Name, no ThreatType (and, per the doc's list, none of CorrelationPolicyId,
+# LogicalOperationName, CustomProperties, UseCreatedDateTime).
 _SET_PARAMS = (
     "Identity", "AggregationType", "AlertBy", "AlertFor", "Category", "Comment", "Description", "Disabled",
     "Filter", "NotificationCulture", "NotificationEnabled", "NotifyUser", "NotifyUserOnFilterMatch",
@@ -110,12 +112,13 @@ CMDLETS: dict[str, CmdletSpec] = {spec.name.lower(): spec for spec in (
     CmdletSpec("Remove-ProtectionAlert", ("Identity", "ForceDeletion", *_WRITE_COMMON)),
 )}
 _MVP_TYPE = "Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]"
-_IDENTITY_TYPE = "Microsoft.Office.CompliancePolicy.Tasks.ComplianceRuleIdParameter"  # §3.2 (namespace [inference])
+# docs/wire/security-compliance.md §3.2 (namespace [inference])
+_IDENTITY_TYPE = "Microsoft.Office.CompliancePolicy.Tasks.ComplianceRuleIdParameter"
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _CULTURE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
-# [inference] which properties carry the #Guid / System.DateTime annotations of §1.6 (the sample of §3.4 is a
-# PowerShell export without annotations).
+# [inference] which properties carry the #Guid / System.DateTime annotations of docs/wire/invoke-command.md §4 (the
+# sample of docs/wire/security-compliance.md §3.4 is a PowerShell export without annotations).
 _GUID_KEYS = ("CorrelationPolicyId", "ImmutableId", "Policy", "ObjectVersion", "Guid", "ExchangeObjectId")
 _DATETIME_KEYS = ("NotifyUserSuppressionExpiryDate", "AlertOverrideChangedUtc", "WhenChanged", "WhenCreated",
                   "WhenChangedUTC", "WhenCreatedUTC")
@@ -126,7 +129,8 @@ def _wire(policy: AlertPolicy) -> dict[str, Any]:
 
 
 def _recipient(value: str) -> str:
-    """§3.1 NotifyUser takes SMTP addresses; §3.4 the token TenantAdmins. [inference] a light format check."""
+    """docs/wire/security-compliance.md §3.1 NotifyUser takes SMTP addresses; docs/wire/security-compliance.md §3.4 the
+    token TenantAdmins. [inference] a light format check."""
     if value.lower() == "tenantadmins":
         return "TenantAdmins"
     if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) is None:
@@ -163,7 +167,8 @@ def _settings(params: dict[str, Any]) -> dict[str, Any]:
         settings["NotifyUser"] = [_recipient(v) for v in settings["NotifyUser"] or []]
     for key in _BOOLEANS:
         if key in params:
-            # UseCreatedDateTime is a nullable Boolean (§3.1 syntax "System.Boolean", null in §3.4).
+            # UseCreatedDateTime is a nullable Boolean (docs/wire/security-compliance.md §3.1 syntax "System.Boolean",
+            # null in docs/wire/security-compliance.md §3.4).
             nullable = key == "UseCreatedDateTime" and params[key] is None
             settings[key] = None if nullable else as_bool(key, params[key])
     for key in _INT32S:
@@ -180,8 +185,8 @@ def _settings(params: dict[str, Any]) -> dict[str, Any]:
         if key in params:
             settings[key] = as_text(key, params[key]) or None
     if "Description" in params:
-        # [inference] the Get object (§3.4) has no Description; the built-in rules' Comment is the portal's
-        # description text, so -Description is stored in Comment (after -Comment, so it wins).
+        # [inference] the Get object (docs/wire/security-compliance.md §3.4) has no Description; the built-in rules'
+        # Comment is the portal's description text, so -Description is stored in Comment (after -Comment, so it wins).
         settings["Comment"] = as_text("Description", params["Description"]) or None
     if "NotificationCulture" in params:
         culture = as_text("NotificationCulture", params["NotificationCulture"])
@@ -202,7 +207,8 @@ class ComplianceResponse(InvokeCommandResponse[CmdletSpec]):
         super().__init__(backend.lock, max_page_size=max_page_size)
         self.backend = backend
 
-    # -- hosts: front door, regional host, emulator (§2) ------------------------------------------------------
+    # -- hosts: front door, regional host, emulator (docs/wire/invoke-command.md §3.3)
+    # ------------------------------------------------------
 
     @staticmethod
     def _front_door(request: FakeRequest) -> str | None:
@@ -225,14 +231,16 @@ class ComplianceResponse(InvokeCommandResponse[CmdletSpec]):
             return error.response()
 
     def _discover(self, request: FakeRequest, admin_domain: str) -> FakeResponse:
-        """The front door: never runs a cmdlet; redirects to the tenant's region or fails the lookup (§2)."""
+        """The front door: never runs a cmdlet; redirects to the tenant's region or fails the lookup
+        (docs/wire/invoke-command.md §3.3)."""
         if _DISCOVERY_PATH.match(request.path) is None:
             raise RouteNotFound(request.method, request.path)  # [inference] other front door paths
         if self.backend.discovery_fails:
             raise OrganizationNotFound()
         query = urlencode(request.query, safe="'(),")
         location = f"https://{self.backend.region}.{admin_domain}:446{request.path}" + (f"?{query}" if query else "")
-        # §2: 302 with an empty body and the admin host on port 446; the client rewrites the host.
+        # docs/wire/invoke-command.md §3.3: 302 with an empty body and the admin host on port 446; the client rewrites
+        # the host.
         return FakeResponse(302, {"location": location}, b"")
 
     # -- InvokeCommand ----------------------------------------------------------------------------------------
@@ -247,9 +255,10 @@ class ComplianceResponse(InvokeCommandResponse[CmdletSpec]):
         verb = cmdlet.name.split("-", 1)[0].lower()
         if verb == "get":
             return CmdletOutput(self._get(params))
-        # §1.3: the module first calls with Confirm=$true and reads @adminapi.confirmationmessage. [inference] as
-        # in the Exchange fake: the call is validated, nothing is applied. WhatIf "doesn't work in Security &
-        # Compliance PowerShell" (§3.2): [inference] it is accepted and ignored, so the change IS applied.
+        # docs/wire/invoke-command.md §2.2: the module first calls with Confirm=$true and reads
+        # @adminapi.confirmationmessage. [inference] as in the Exchange fake: the call is validated, nothing is applied.
+        # WhatIf "doesn't work in Security & Compliance PowerShell" (docs/wire/security-compliance.md §3.2): [inference]
+        # it is accepted and ignored, so the change IS applied.
         dry_run = params.get("Confirm") is True
         if verb == "new":
             output = CmdletOutput(self._new(params, dry_run))
@@ -270,7 +279,7 @@ class ComplianceResponse(InvokeCommandResponse[CmdletSpec]):
         return policy, form, identity
 
     def _get(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Get-ProtectionAlert [-Identity] (§3.2)."""
+        """Get-ProtectionAlert [-Identity] (docs/wire/security-compliance.md §3.2)."""
         if params.get("IncludeRuleXml") is not None:
             # [inference] accepted; MergedRuleXml stays null (the notes have no rule XML).
             as_bool("IncludeRuleXml", params["IncludeRuleXml"])
@@ -280,7 +289,7 @@ class ComplianceResponse(InvokeCommandResponse[CmdletSpec]):
         return [_wire(p) for p in self.backend.get_policies(identity)]
 
     def _new(self, params: dict[str, Any], dry_run: bool) -> list[dict[str, Any]]:
-        """New-ProtectionAlert (§3.1): returns the created policy in ``value``."""
+        """New-ProtectionAlert (docs/wire/security-compliance.md §3.1): returns the created policy in ``value``."""
         require(params, "Name", "Category", "NotifyUser", "ThreatType")
         if params.get("NotifyUser") == []:
             raise MissingParameters(["NotifyUser"])
@@ -298,24 +307,26 @@ class ComplianceResponse(InvokeCommandResponse[CmdletSpec]):
             if not isinstance(value, dict):
                 raise ParameterTransformationError("CustomProperties", value, "PswsHashtable",
                                                    "A hashtable is expected.")
-            # §1.3: hashtables arrive with "@odata.type": "#Exchange.GenericHashTable" inside; not a property.
+            # docs/wire/invoke-command.md §2.2: hashtables arrive with "@odata.type": "#Exchange.GenericHashTable"
+            # inside; not a property.
             settings["CustomProperties"] = {k: v for k, v in value.items() if not k.startswith("@")}
         settings.update(_settings(params))
         policy = self.backend.new_policy(name, settings, params, dry_run=dry_run)
         return [] if dry_run else [_wire(policy)]
 
     def _set(self, params: dict[str, Any], dry_run: bool) -> CmdletOutput:
-        """Set-ProtectionAlert (§3.2, §3.3, C3); returns ``value: []`` (§6.1)."""
+        """Set-ProtectionAlert (docs/wire/security-compliance.md §3.2, §3.3, §6); returns ``value: []``
+        (docs/wire/invoke-command.md §4.4)."""
         policy, form, identity = self._find(params)
         self.backend.check_settable(policy, form, identity, list(params))
         if self.backend.set_policy(policy, _settings(params), params, dry_run=dry_run) or dry_run:
             return CmdletOutput([])
-        # §1.6: a no-op Set- returns a warning containing "modified". [inference] exact text.
+        # docs/wire/invoke-command.md §4: a no-op Set- returns a warning containing "modified". [inference] exact text.
         return CmdletOutput([], warnings=[f"The command completed successfully but no settings of "
                                           f"'{policy.identity}' have been modified."])
 
     def _remove(self, params: dict[str, Any], dry_run: bool) -> list[dict[str, Any]]:
-        """Remove-ProtectionAlert -Identity [-ForceDeletion] (§3.2)."""
+        """Remove-ProtectionAlert -Identity [-ForceDeletion] (docs/wire/security-compliance.md §3.2)."""
         policy, _, _ = self._find(params)
         if params.get("ForceDeletion") is not None:
             as_bool("ForceDeletion", params["ForceDeletion"])

@@ -1,6 +1,7 @@
 """Stateful fake of the Exchange Online admin API ``InvokeCommand`` endpoint, for the preset policy rules.
 
-Written from ``shared/research/o365-policies.md`` only (never from our client). Split as Moto splits its fakes:
+Written from ``docs/wire/exchange-online.md`` and ``docs/wire/invoke-command.md`` only (never from our client). Split as
+Moto splits its fakes:
 
 - ``models.py``: the backend model: the rules and component policies of one tenant as typed records, and the
   rules of the cmdlets as methods;

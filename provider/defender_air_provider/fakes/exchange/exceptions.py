@@ -1,4 +1,5 @@
-"""The Exchange Online errors of the preset policy cmdlets (o365-policies.md §1.8, §4), one typed exception each.
+"""The Exchange Online errors of the preset policy cmdlets (docs/wire/invoke-command.md §6, docs/wire/exchange-online.md
+§3), one typed exception each.
 
 The shared InvokeCommand errors (missing object, bad parameter, ...) are in ``invoke_command/exceptions.py``.
 """
@@ -8,14 +9,16 @@ from __future__ import annotations
 from ..base import FakeResponse
 from ..invoke_command.exceptions import BadRequest, InvokeCommandError, ValidationError
 
-# §1.8: "unknown cmdlet on EXO → 403, body is NUL bytes declared gzip". [inference] the number of bytes.
+# docs/wire/invoke-command.md §6: "unknown cmdlet on EXO → 403, body is NUL bytes declared gzip". [inference] the number
+# of bytes.
 _NUL_BODY = b"\x00" * 16
 # [inference] the notes give no REST capture for a duplicate rule; name chosen from Exchange conventions.
 RULES_VALIDATION_EXC = "Microsoft.Exchange.Management.Transport.RulesValidationException"
 
 
 class UnknownCmdlet(InvokeCommandError):
-    """§1.8: an unknown cmdlet on EXO answers 403 with NUL bytes declared gzip (undecodable on purpose)."""
+    """docs/wire/invoke-command.md §6: an unknown cmdlet on EXO answers 403 with NUL bytes declared gzip (undecodable on
+    purpose)."""
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -25,7 +28,8 @@ class UnknownCmdlet(InvokeCommandError):
 
 
 class DuplicateRuleName(BadRequest):
-    """§4.2: "If the rule already exists, the command will fail." [inference] text and type; rule names are unique
+    """docs/wire/exchange-online.md §3: "If the rule already exists, the command will fail." [inference] text and type;
+    rule names are unique
     per family."""
 
     exception_type = RULES_VALIDATION_EXC
@@ -35,7 +39,8 @@ class DuplicateRuleName(BadRequest):
 
 
 class PresetPriorityFixed(ValidationError):
-    """§4.1: "You must use the default value" (Strict 0, Standard 1). [inference] the error text and type."""
+    """docs/wire/exchange-online.md §2: "You must use the default value" (Strict 0, Standard 1). [inference] the error
+    text and type."""
 
     def __init__(self, preset: str, required: int, priority: int) -> None:
         super().__init__(f"The priority of the rule that's associated with the {preset.capitalize()} preset security "

@@ -1,11 +1,13 @@
 """The Exchange Online backend: preset security policy rules, their component policies, and the service's rules.
 
-Written from ``shared/research/o365-policies.md`` only (never from our client), so a misunderstanding in the client
-cannot be mirrored here. Section references (§1.6 ...) point into that file. Everything the notes mark as INFERENCE
+Written from ``docs/wire/exchange-online.md`` and ``docs/wire/invoke-command.md`` only (never from our client), so a
+misunderstanding in the client cannot be mirrored here. Section references point into those files. Everything the notes
+mark as INFERENCE
 is tagged ``[inference]`` below, and so is everything the notes say nothing about and the fake had to choose.
 
-State is typed records (``ProtectionPolicyRule``, ``ComponentPolicy``) that mirror the real objects of §4.4 property
-for property; the rules of the cmdlets are ``ExchangeBackend`` methods that raise the service's typed errors. The
+State is typed records (``ProtectionPolicyRule``, ``ComponentPolicy``) that mirror the real objects of
+docs/wire/exchange-online.md §5 property for property; the rules of the cmdlets are ``ExchangeBackend`` methods that
+raise the service's typed errors. The
 wire (request parsing, OData envelope, annotations) is ``responses.py``.
 """
 
@@ -31,8 +33,8 @@ from .exceptions import DuplicateRuleName, InvalidPriority, PresetPriorityFixed
 # ---------------------------------------------------------------------------------------------------------------
 
 TENANT_DOMAIN = "contoso.onmicrosoft.com"
-# The forest names follow the real sample of §4.4 (NAMPR09A006); the DC host name follows the shape of the real
-# 404 text in §1.8 ('YQBPR01A12DC007.CANPR01A012.PROD.OUTLOOK.COM').
+# The forest names follow the real sample of docs/wire/exchange-online.md §5 (NAMPR09A006); the DC host name follows the
+# shape of the real 404 text in docs/wire/invoke-command.md §6 ('YQBPR01A12DC007.CANPR01A012.PROD.OUTLOOK.COM').
 _FOREST = "NAMPR09A006.PROD.OUTLOOK.COM"
 DOMAIN_CONTROLLER = "NAMPR09A006DC004.NAMPR09A006.PROD.OUTLOOK.COM"
 _ORGANIZATION_ID = (
@@ -43,13 +45,14 @@ _ORGANIZATION_ID = (
 STANDARD_RULE_NAME = "Standard Preset Security Policy"
 STRICT_RULE_NAME = "Strict Preset Security Policy"
 RULE_NAMES = {"standard": STANDARD_RULE_NAME, "strict": STRICT_RULE_NAME}
-# §4.1: "The default value for the rule that's associated with the Strict preset security policy is 0, and ...
-# Standard ... is 1. ... You must use the default value".
+# docs/wire/exchange-online.md §2: "The default value for the rule that's associated with the Strict preset security
+# policy is 0, and ... Standard ... is 1. ... You must use the default value".
 PRESET_PRIORITY = {"strict": 0, "standard": 1}
 
 KINDS = ("eop", "atp")
-# Linked policy parameters per rule family, in the key order of the real Get output (§4.4). New-* takes exactly
-# these as required parameters (§4.2); Set-* can't change them (§4.2 "no policy parameters on Set").
+# Linked policy parameters per rule family, in the key order of the real Get output (docs/wire/exchange-online.md §5).
+# New-* takes exactly these as required parameters (docs/wire/exchange-online.md §3); Set-* can't change them
+# (docs/wire/exchange-online.md §3 "no policy parameters on Set").
 RULE_POLICY_PARAMS: dict[str, tuple[str, ...]] = {
     "eop": ("HostedContentFilterPolicy", "AntiPhishPolicy", "MalwareFilterPolicy"),
     "atp": ("SafeAttachmentPolicy", "SafeLinksPolicy"),
@@ -60,21 +63,24 @@ POLICY_TYPES = (
 # Component policy types that exist only with Defender for Office 365 (the ATP family).
 ATP_POLICY_TYPES = ("SafeAttachmentPolicy", "SafeLinksPolicy")
 
-# Recipient scoping of a rule (§4.2 Set-*ProtectionPolicyRule syntax). Empty = JSON null on the wire (§4.4).
+# Recipient scoping of a rule (docs/wire/exchange-online.md §3 Set-*ProtectionPolicyRule syntax). Empty = JSON null on
+# the wire (docs/wire/exchange-online.md §5).
 SCOPE_FIELDS = (
     "SentTo", "SentToMemberOf", "RecipientDomainIs", "ExceptIfSentTo", "ExceptIfSentToMemberOf",
     "ExceptIfRecipientDomainIs",
 )
 
-# RuleVersion exactly as seen in the two real objects of §4.4: the EOP rule shows 15.0.5.2, the ATP rule 14.0.0.0.
-# [inference] that the version depends only on the family (the EOP sample had a condition, the ATP one none).
+# RuleVersion exactly as seen in the two real objects of docs/wire/exchange-online.md §5: the EOP rule shows 15.0.5.2,
+# the ATP rule 14.0.0.0. [inference] that the version depends only on the family (the EOP sample had a condition, the
+# ATP one none).
 _RULE_VERSION: dict[str, dict[str, int]] = {
     "eop": {"Major": 15, "Minor": 0, "Build": 5, "Revision": 2, "MajorRevision": 0, "MinorRevision": 2},
     "atp": {"Major": 14, "Minor": 0, "Build": 0, "Revision": 0, "MajorRevision": 0, "MinorRevision": 0},
 }
 _DN_CONTAINER = {"eop": "EOPProtectionPolicyRuleVersioned", "atp": "ATPProtectionPolicyRuleVersioned"}
 
-# Predicate class names: RecipientDomainIsPredicate is real (§4.4); the other two follow its pattern [inference].
+# Predicate class names: RecipientDomainIsPredicate is real (docs/wire/exchange-online.md §5); the other two follow its
+# pattern [inference].
 _PREDICATE_PREFIX = "Microsoft.Exchange.MessagingPolicies.Rules.Tasks."
 _SENT_TO = _PREDICATE_PREFIX + "SentToPredicate"
 _MEMBER_OF = _PREDICATE_PREFIX + "SentToMemberOfPredicate"
@@ -86,7 +92,7 @@ _SEED_TIME = datetime(2021, 6, 2, 16, 6, 45, 393000, tzinfo=timezone.utc)
 SCENARIOS: tuple[str, ...] = ("presets_on", "presets_never_on", "rule_removed", "no_defender_for_office365")
 
 # 13-digit suffixes of the component policies, per preset and type. The Standard EOP ones are the values of the
-# New-EOPProtectionPolicyRule doc example (§4.2); the others are made up in the same style.
+# New-EOPProtectionPolicyRule doc example (docs/wire/exchange-online.md §3); the others are made up in the same style.
 _SUFFIXES: dict[str, dict[str, str]] = {
     "standard": {"AntiPhishPolicy": "1622650005393", "HostedContentFilterPolicy": "1622650006407",
                  "MalwareFilterPolicy": "1622650007658", "SafeAttachmentPolicy": "1622650008519",
@@ -97,7 +103,8 @@ _SUFFIXES: dict[str, dict[str, str]] = {
 }
 # [inference] names of the tenant's always-present policies: the notes do not list them. These are the names a
 # Microsoft 365 tenant shows for the default EOP policies and for the built-in protection of Defender for
-# Office 365 (whose rule, "ATP Built-In Protection Rule", §4.1, is a separate cmdlet family not modelled here).
+# Office 365 (whose rule, "ATP Built-In Protection Rule", docs/wire/exchange-online.md §2, is a separate cmdlet family
+# not modelled here).
 _DEFAULT_POLICY_NAMES: dict[str, str] = {
     "AntiPhishPolicy": "Office365 AntiPhish Default",
     "HostedContentFilterPolicy": "Default",
@@ -116,7 +123,7 @@ def _seed_guid(*parts: str) -> str:
 
 
 def _preset_of_policy_name(name: str) -> str | None:
-    """The preset a component policy belongs to, from its documented name pattern (§4.1)."""
+    """The preset a component policy belongs to, from its documented name pattern (docs/wire/exchange-online.md §2)."""
     match = re.fullmatch(r"(Standard|Strict) Preset Security Policy\d{13}", name)
     return match.group(1).lower() if match else None
 
@@ -135,7 +142,7 @@ class ComponentPolicy:
 
     policy_type: str  # one of POLICY_TYPES (which Get-* cmdlet lists it); not a property
     name: str = field(metadata=wire("Name"))
-    # Standard / Strict for the preset ones (§4.1)
+    # Standard / Strict for the preset ones (docs/wire/exchange-online.md §2)
     recommended_policy_type: str = field(metadata=wire("RecommendedPolicyType"))
     is_default: bool = field(metadata=wire("IsDefault"))
     # ATP types only
@@ -161,17 +168,20 @@ class ComponentPolicy:
 @dataclass(kw_only=True)
 class ProtectionPolicyRule:
     """An EOP or ATP protection policy rule (a preset's rule, or one New- linked to other policies), in the
-    properties and key order of the real Get output (§4.4). Identity, DistinguishedName, Conditions, Exceptions and
+    properties and key order of the real Get output (docs/wire/exchange-online.md §5). Identity, DistinguishedName,
+    Conditions, Exceptions and
     Description are derived by the service (``derive``)."""
 
     kind: str  # "eop" or "atp": the cmdlet family; not a property
     policies: dict[str, str]  # the linked policy of each RULE_POLICY_PARAMS[kind] parameter: the first properties
-    state: str = field(metadata=wire("State"))  # Enabled / Disabled; only Enable-/Disable- change it (§4.1)
+    # Enabled / Disabled; only Enable-/Disable- change it (docs/wire/exchange-online.md §2)
+    state: str = field(metadata=wire("State"))
     priority: int = field(metadata=wire("Priority"))
     comments: str | None = field(metadata=wire("Comments"))
     description: str = field(metadata=wire("Description"))
     rule_version: dict[str, int] = field(metadata=wire("RuleVersion"))
-    sent_to: list[str] | None = field(metadata=wire("SentTo"))  # empty scoping is null, never [] (§4.4)
+    # empty scoping is null, never [] (docs/wire/exchange-online.md §5)
+    sent_to: list[str] | None = field(metadata=wire("SentTo"))
     sent_to_member_of: list[str] | None = field(metadata=wire("SentToMemberOf"))
     recipient_domain_is: list[str] | None = field(metadata=wire("RecipientDomainIs"))
     except_if_sent_to: list[str] | None = field(metadata=wire("ExceptIfSentTo"))
@@ -215,7 +225,7 @@ class ProtectionPolicyRule:
 
     def derive(self) -> None:
         """Recompute the properties the service derives: Identity, DN, Conditions, Exceptions, Description."""
-        self.identity = self.name  # §4.4: Identity is the plain rule name for these rules
+        self.identity = self.name  # docs/wire/exchange-online.md §5: Identity is the plain rule name for these rules
         self.distinguished_name = (
             f"CN={self.name},CN={_DN_CONTAINER[self.kind]},CN=Rules,CN=Transport Settings,CN=Configuration,"
             f"CN={TENANT_DOMAIN},CN=ConfigurationUnits,DC=NAMPR09A006,DC=PROD,DC=OUTLOOK,DC=COM"
@@ -227,12 +237,12 @@ class ProtectionPolicyRule:
         exceptions = [predicate for predicate, values in ((_SENT_TO, self.except_if_sent_to),
                                                           (_MEMBER_OF, self.except_if_sent_to_member_of),
                                                           (_DOMAIN_IS, self.except_if_recipient_domain_is)) if values]
-        self.conditions = conditions or None  # §4.4: null for an unscoped rule
+        self.conditions = conditions or None  # docs/wire/exchange-online.md §5: null for an unscoped rule
         self.exceptions = exceptions or None
         self.description = self._describe()
 
     def _describe(self) -> str:
-        """The Description text, in the layout of the real ones in §4.4.
+        """The Description text, in the layout of the real ones in docs/wire/exchange-online.md §5.
 
         Real: the ``If the message:`` block (only when scoped), the domain condition sentence, and the
         ``Take the following actions:`` block with the policies in key order. [inference] the sentences for
@@ -269,7 +279,7 @@ class ProtectionPolicyRule:
 
 
 def _new_policy(policy_type: str, name: str, *, recommended: str, is_default: bool) -> ComponentPolicy:
-    """A component policy with the properties the preset cmdlets depend on (§4.1, §4.2)."""
+    """A component policy with the properties the preset cmdlets depend on (docs/wire/exchange-online.md §2, §3)."""
     guid = _seed_guid("policy", policy_type, name)
     return ComponentPolicy(
         policy_type=policy_type,
@@ -295,7 +305,7 @@ def _new_policy(policy_type: str, name: str, *, recommended: str, is_default: bo
 
 def _new_rule(kind: str, name: str, policies: dict[str, str], *, state: str, priority: int, guid: str,
               when: datetime) -> ProtectionPolicyRule:
-    """A rule in the exact key order and shape of the real Get output (§4.4), unscoped."""
+    """A rule in the exact key order and shape of the real Get output (docs/wire/exchange-online.md §5), unscoped."""
     rule = ProtectionPolicyRule(
         kind=kind,
         policies={p: policies[p] for p in RULE_POLICY_PARAMS[kind]},
@@ -331,8 +341,9 @@ class ExchangeBackend:
     policies (AntiPhish, HostedContentFilter, MalwareFilter, SafeAttachment, SafeLinks), and the rules of their
     cmdlets.
 
-    ``scenario`` (one of ``SCENARIOS``) picks the seed. ``replication_lag_reads`` models §1.8 "right after New-* a
-    read can 404": after a New-*, that many Get calls that would include the new rule act as if it did not exist
+    ``scenario`` (one of ``SCENARIOS``) picks the seed. ``replication_lag_reads`` models docs/wire/invoke-command.md §6
+    "right after New-* a read can 404": after a New-*, that many Get calls that would include the new rule act as if it
+    did not exist
     yet. ``clock`` stamps WhenChanged. All three are plain attributes and may be changed later. Every method runs
     under ``lock`` (the responder holds it for a whole request).
     """
@@ -362,10 +373,12 @@ class ExchangeBackend:
             self._policies[policy_type].append(_new_policy(
                 policy_type, _DEFAULT_POLICY_NAMES[policy_type],
                 # [inference] the Default/built-in policies' RecommendedPolicyType: the notes only document
-                # Standard/Strict for the preset ones (§4.1).
+                # Standard/Strict for the preset ones (docs/wire/exchange-online.md §2).
                 recommended="Custom", is_default=policy_type not in ATP_POLICY_TYPES))
         if scenario == "presets_never_on":
-            return  # §4.1: "If you never turned on the preset security policy, the associated rules don't exist."
+            # docs/wire/exchange-online.md §2: "If you never turned on the preset security policy, the associated rules
+            # don't exist."
+            return
         for preset in ("standard", "strict"):
             for policy_type in types:
                 name = f"{RULE_NAMES[preset]}{_SUFFIXES[preset][policy_type]}"
@@ -376,33 +389,37 @@ class ExchangeBackend:
                 continue
             for preset in ("standard", "strict"):
                 if scenario == "rule_removed" and preset == "strict":
-                    continue  # the rule was removed; its component policies stay (§4.2 "unless the rule was removed")
+                    # the rule was removed; its component policies stay (docs/wire/exchange-online.md §3 "unless the
+                    # rule was removed")
+                    continue
                 policies = {p: f"{RULE_NAMES[preset]}{_SUFFIXES[preset][p]}" for p in RULE_POLICY_PARAMS[kind]}
                 self._rules[kind].append(_new_rule(
                     kind, RULE_NAMES[preset], policies,
                     # Standard turned on (everyone), Strict turned on once and off again: turning a preset off
-                    # keeps its rules (§4.1), with State Disabled.
+                    # keeps its rules (docs/wire/exchange-online.md §2), with State Disabled.
                     state="Enabled" if preset == "standard" else "Disabled",
                     priority=PRESET_PRIORITY[preset], guid=_seed_guid("rule", kind, preset), when=_SEED_TIME))
 
     # -- lookups ----------------------------------------------------------------------------------------------
 
     def find_rule(self, kind: str, identity: str) -> ProtectionPolicyRule:
-        """The rule an Identity names (Name, Guid, ImmutableId or DN); ObjectNotFound (§1.8) when none does."""
+        """The rule an Identity names (Name, Guid, ImmutableId or DN); ObjectNotFound (docs/wire/invoke-command.md §6)
+        when none does."""
         for rule in self._rules[kind]:
             if rule.answers_to(identity):
                 return rule
         raise ObjectNotFound(identity, DOMAIN_CONTROLLER)
 
     def find_policy(self, policy_type: str, identity: str) -> ComponentPolicy:
-        """The component policy an Identity names; ObjectNotFound (§1.8) when none does."""
+        """The component policy an Identity names; ObjectNotFound (docs/wire/invoke-command.md §6) when none does."""
         for policy in self._policies[policy_type]:
             if policy.answers_to(identity):
                 return policy
         raise ObjectNotFound(identity, DOMAIN_CONTROLLER)
 
     def preset_of(self, kind: str, policies: Mapping[str, str]) -> str | None:
-        """Which preset a rule serves: the RecommendedPolicyType of its first linked policy (§4.1/§4.2)."""
+        """Which preset a rule serves: the RecommendedPolicyType of its first linked policy
+        (docs/wire/exchange-online.md §2/§3)."""
         policy_type = RULE_POLICY_PARAMS[kind][0]
         name = policies.get(policy_type) or ""
         for policy in self._policies[policy_type]:
@@ -416,10 +433,12 @@ class ExchangeBackend:
     def get_rules(self, kind: str, identity: str | None, state: str | None) -> list[ProtectionPolicyRule]:
         """Get-*ProtectionPolicyRule [-Identity] [-State]: the rules in priority order.
 
-        ``identity`` None: every rule (doc caution, §4.2: "$null or a non-existent value for the Identity parameter
-        returns *all* objects"; a JSON null/empty Identity is treated as "no Identity"). [inference] (§4.4): a
-        non-existent Identity over REST answers 404 ManagementObjectNotFound, the general pattern of §1.8, rather
-        than the doc's "returns all objects". The fake follows the 404.
+        ``identity`` None: every rule (doc caution, docs/wire/exchange-online.md §3: "$null or a non-existent value for
+        the Identity parameter returns *all* objects"; a JSON null/empty Identity is treated as "no Identity").
+        [inference]
+        (docs/wire/exchange-online.md §5): a non-existent Identity over REST answers 404 ManagementObjectNotFound, the
+        general pattern of
+        docs/wire/invoke-command.md §6, rather than the doc's "returns all objects". The fake follows the 404.
         """
         if identity is None:
             selected = list(self._rules[kind])
@@ -445,7 +464,8 @@ class ExchangeBackend:
         return selected
 
     def check_rule_name_free(self, kind: str, name: str) -> None:
-        """Rule names are unique per family (§4.2 "If the rule already exists, the command will fail").
+        """Rule names are unique per family (docs/wire/exchange-online.md §3 "If the rule already exists, the command
+        will fail").
 
         [inference] compared case-insensitively, against every rule of the family: renaming a rule to its own
         name is refused too.
@@ -454,7 +474,8 @@ class ExchangeBackend:
             raise DuplicateRuleName(name)
 
     def check_priority(self, kind: str, policies: Mapping[str, str], priority: int) -> None:
-        """§4.1: a preset's rule keeps its default priority (Strict 0, Standard 1); no rule has a negative one."""
+        """docs/wire/exchange-online.md §2: a preset's rule keeps its default priority (Strict 0, Standard 1); no rule
+        has a negative one."""
         preset = self.preset_of(kind, policies)
         if preset is not None and priority != PRESET_PRIORITY[preset]:
             raise PresetPriorityFixed(preset, PRESET_PRIORITY[preset], priority)
@@ -476,7 +497,7 @@ class ExchangeBackend:
         return True
 
     def enable_rule(self, rule: ProtectionPolicyRule, enable: bool) -> None:
-        """Enable-/Disable-*ProtectionPolicyRule: the only way to change State (§4.1, §4.2)."""
+        """Enable-/Disable-*ProtectionPolicyRule: the only way to change State (docs/wire/exchange-online.md §2, §3)."""
         state = "Enabled" if enable else "Disabled"
         if rule.state != state:
             # [inference] enabling an enabled rule is silent (no warning; the notes say nothing).
@@ -485,7 +506,8 @@ class ExchangeBackend:
 
     def new_rule(self, kind: str, name: str, policies: dict[str, str], *, enabled: bool,
                  changes: Mapping[str, Any]) -> ProtectionPolicyRule:
-        """New-*ProtectionPolicyRule (§4.2): links the family's policies; fails if the rule exists.
+        """New-*ProtectionPolicyRule (docs/wire/exchange-online.md §3): links the family's policies; fails if the rule
+        exists.
 
         Returns the rule as New- returns it (ObjectState New); later reads show it Unchanged.
         """
@@ -503,7 +525,8 @@ class ExchangeBackend:
         self._rules[kind].append(rule)
         self.lag.start(rule.guid, self.replication_lag_reads)
         created = copy.deepcopy(rule)
-        created.object_state = "New"  # [inference] freshly created objects report New (cf. §3.4's sample)
+        # [inference] freshly created objects report New (cf. docs/wire/security-compliance.md §3.4's sample)
+        created.object_state = "New"
         return created
 
     def delete_rule(self, rule: ProtectionPolicyRule) -> None:
@@ -512,7 +535,8 @@ class ExchangeBackend:
         self.lag.forget(rule.guid)
 
     def _apply(self, rule: ProtectionPolicyRule, changes: Mapping[str, Any]) -> None:
-        """The parameters Set-* and New-* share (§4.2), checked against the rules of the family."""
+        """The parameters Set-* and New-* share (docs/wire/exchange-online.md §3), checked against the rules of the
+        family."""
         for key, value in changes.items():
             if key == "Name":
                 self.check_rule_name_free(rule.kind, value)

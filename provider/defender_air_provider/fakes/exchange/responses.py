@@ -1,8 +1,10 @@
-"""The Exchange Online responder: the preset policy cmdlets on ``InvokeCommand`` (o365-policies.md §1, §4).
+"""The Exchange Online responder: the preset policy cmdlets on ``InvokeCommand`` (docs/wire/invoke-command.md,
+docs/wire/exchange-online.md).
 
 Thin: parse the cmdlet's parameters (PowerShell conversion), call ``ExchangeBackend``, render the objects with the
-OData annotations of §1.6. Where one request has several problems, the first one met in the order below is answered
-([inference]: the notes show one problem per request), so the parameters are parsed in the order of the cmdlet's
+OData annotations of docs/wire/invoke-command.md §4. Where one request has several problems, the first one met in the
+order below is answered ([inference]: the notes show one problem per request), so the parameters are parsed in the order
+of the cmdlet's
 parameter handling and the backend is asked at the same points (e.g. a name is checked for uniqueness before the
 priority is converted).
 """
@@ -31,7 +33,7 @@ from .models import (
 
 _RULE_ID_TYPE = "Microsoft.Exchange.Configuration.Tasks.RuleIdParameter"
 
-# Parameters every write cmdlet documents (§4.2 syntax lines list -Confirm and -WhatIf).
+# Parameters every write cmdlet documents (docs/wire/exchange-online.md §3 syntax lines list -Confirm and -WhatIf).
 _WRITE_COMMON = ("Confirm", "WhatIf")
 _SET_PARAMS = ("Identity", "Comments", "Priority", "Name", *SCOPE_FIELDS, *_WRITE_COMMON)
 _NEW_COMMON = ("Name", "Enabled", "Priority", "Comments", *SCOPE_FIELDS, *_WRITE_COMMON)
@@ -79,7 +81,8 @@ def _identity(params: dict[str, Any], name: str = "Identity") -> str:
 
 
 def _as_list(name: str, value: Any) -> list[str] | None:
-    """A scoping parameter: these are arrays, not MultiValuedProperty, so the hashtable form of §1.3 is refused."""
+    """A scoping parameter: these are arrays, not MultiValuedProperty, so the hashtable form of
+    docs/wire/invoke-command.md §2.2 is refused."""
     target = "Microsoft.Exchange.Data.Word[]" if name.endswith("DomainIs") else \
         "Microsoft.Exchange.Configuration.Tasks.RecipientIdParameter[]"
     return as_string_list(name, value, target)
@@ -97,7 +100,8 @@ class ExchangeResponse(InvokeCommandResponse[ExchangeCmdlet]):
     """Exchange Online's ``InvokeCommand`` for one ``ExchangeBackend``.
 
     Exchange-specific wire behaviour: an unknown cmdlet answers 403 with a body of NUL bytes declared
-    ``Content-Encoding: gzip`` (§1.8); on a tenant without Defender for Office 365 the ATP cmdlets are unknown.
+    ``Content-Encoding: gzip`` (docs/wire/invoke-command.md §6); on a tenant without Defender for Office 365 the ATP
+    cmdlets are unknown.
     """
 
     def __init__(self, backend: ExchangeBackend, *, max_page_size: int | None = None) -> None:
@@ -113,14 +117,14 @@ class ExchangeResponse(InvokeCommandResponse[ExchangeCmdlet]):
         return cmdlet
 
     def unknown_cmdlet(self, name: str) -> InvokeCommandError:
-        return UnknownCmdlet(name)  # §1.8: 403 NUL gzip
+        return UnknownCmdlet(name)  # docs/wire/invoke-command.md §6: 403 NUL gzip
 
     def run(self, request: FakeRequest, cmdlet: ExchangeCmdlet, params: dict[str, Any]) -> CmdletOutput:
         kind = cmdlet.target
         if cmdlet.verb not in ("get", "get-policy") and (params.get("WhatIf") is True or params.get("Confirm") is True):
-            # §1.3: the module first calls with Confirm=$true and reads @adminapi.confirmationmessage, then calls
-            # again with Confirm=$false. [inference] only the object is looked up, nothing is applied, and the text
-            # of the message.
+            # docs/wire/invoke-command.md §2.2: the module first calls with Confirm=$true and reads
+            # @adminapi.confirmationmessage, then calls again with Confirm=$false. [inference] only the object is looked
+            # up, nothing is applied, and the text of the message.
             if cmdlet.verb == "new":
                 require(params, "Name", *RULE_POLICY_PARAMS[kind])
             else:
@@ -157,7 +161,8 @@ class ExchangeResponse(InvokeCommandResponse[ExchangeCmdlet]):
         return [_rule_wire(r) for r in self.backend.get_rules(kind, identity, state)]
 
     def _changes(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
-        """The parameters Set-* and New-* share (§4.2), converted, by property name: scoping, Comments, Name,
+        """The parameters Set-* and New-* share (docs/wire/exchange-online.md §3), converted, by property name: scoping,
+        Comments, Name,
         Priority. A new Name is checked for uniqueness as soon as it is read."""
         changes: dict[str, Any] = {}
         for field in SCOPE_FIELDS:
@@ -176,17 +181,19 @@ class ExchangeResponse(InvokeCommandResponse[ExchangeCmdlet]):
         return changes
 
     def _set_rule(self, kind: str, params: dict[str, Any]) -> CmdletOutput:
-        """Set-*ProtectionPolicyRule: scoping, Comments, Priority, Name; returns ``value: []`` (§6.1)."""
+        """Set-*ProtectionPolicyRule: scoping, Comments, Priority, Name; returns ``value: []``
+        (docs/wire/invoke-command.md §4.4)."""
         require(params, "Identity")
         rule = self.backend.find_rule(kind, _identity(params))
         if self.backend.set_rule(rule, self._changes(kind, params)):
             return CmdletOutput([])
-        # §1.6: a no-op Set- returns a warning containing "modified". [inference] exact text.
+        # docs/wire/invoke-command.md §4: a no-op Set- returns a warning containing "modified". [inference] exact text.
         return CmdletOutput([], warnings=[f"The command completed successfully but no settings of "
                                           f"'{rule.identity}' have been modified."])
 
     def _new_rule(self, kind: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """New-*ProtectionPolicyRule (§4.2): needs Name and the family's policies, which must exist."""
+        """New-*ProtectionPolicyRule (docs/wire/exchange-online.md §3): needs Name and the family's policies, which must
+        exist."""
         require(params, "Name", *RULE_POLICY_PARAMS[kind])
         policies = {param: self.backend.find_policy(param, _identity(params, param)).name
                     for param in RULE_POLICY_PARAMS[kind]}

@@ -1,7 +1,8 @@
 """The Microsoft Graph backend: the tenant's Entra groups (read by device groups' ``user_groups``).
 
-Unlike the portal and Exchange fakes, this one is not written from a research note: these are standard, publicly
-documented Graph behaviours, and each comment names what comes from Graph's docs (learn.microsoft.com/graph:
+Unlike the portal and Exchange fakes, this one is written from Microsoft's Graph docs (docs/wire/microsoft-graph.md §2),
+not from captures: these are standard, publicly documented Graph behaviours, and each comment names what comes from
+Graph's docs (learn.microsoft.com/graph:
 "group-get", "group-list", "Use query parameters", "Paging", "Error responses"). What the docs do not spell out is
 tagged ``[inference]``.
 

@@ -1,12 +1,12 @@
 """The ``InvokeCommand`` protocol, shared by the Exchange Online and Security & Compliance fakes.
 
-Both admin APIs speak the same protocol (o365-policies.md §1 for Exchange; §2 says Security & Compliance is "the
-same InvokeCommand protocol on a regional host"), so the request envelope, the OData response envelope, the error
-envelopes, paging and PowerShell-style parameter conversion live here once. Section references (§1.6 ...) point
-into ``shared/research/o365-policies.md``. Everything the notes mark as INFERENCE, or say nothing about, is tagged
-``[inference]``. Written from the research notes only; imports nothing of the clients, handlers or core.
+Both admin APIs speak the same protocol (docs/wire/invoke-command.md §2 for Exchange; §3.3 says Security &
+Compliance is "the same InvokeCommand protocol on a regional host"), so the request envelope, the OData response
+envelope, the error envelopes, paging and PowerShell-style parameter conversion live here once. Section references
+point into ``docs/wire/invoke-command.md``. Everything the pages mark as inference, or say nothing about, is tagged
+``[inference]``. Written from docs/wire only; imports nothing of the clients, handlers or core.
 
-Wire summary (§1.2-§1.8):
+Wire summary (docs/wire/invoke-command.md §2-§6):
 
 - ``POST /adminapi/beta/{tenant}/InvokeCommand`` with ``{"CmdletInput":{"CmdletName":..,"Parameters":{..}}}``.
   Routing is on the body's CmdletName, case-insensitively; ``X-CmdletName`` is accepted, not required.

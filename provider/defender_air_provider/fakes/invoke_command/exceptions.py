@@ -1,4 +1,5 @@
-"""The errors of the InvokeCommand protocol, one typed exception each, and their wire envelopes (§1.8).
+"""The errors of the InvokeCommand protocol, one typed exception each, and their wire envelopes
+(docs/wire/invoke-command.md §6).
 
 A backend model or the responder raises one of these; the responder answers with its ``response()`` and nothing of
 the request is applied. Each service adds its own (``exchange/exceptions.py``, ``compliance/exceptions.py``).
@@ -14,15 +15,20 @@ from ..base import FakeResponse
 from .wire import CONTENT_TYPE
 
 # Exception types named in the error envelopes.
-ODATA_EXC = "Microsoft.Exchange.Admin.OData.Core.ODataServiceException"  # §1.8
-AMBIGUOUS_EXC = "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException"  # §1.8
-TRANSFORM_EXC = "Microsoft.Exchange.AdminApi.CommandInvocation.ParameterTransformationException"  # §1.8
-NOT_FOUND_EXC = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"  # §1.8
-DIRECT_INVOKE_EXC = "Microsoft.Exchange.Management.PSDirectInvoke.DirectInvokeCmdletExecutionException"  # §1.8
+ODATA_EXC = "Microsoft.Exchange.Admin.OData.Core.ODataServiceException"  # docs/wire/invoke-command.md §6
+# docs/wire/invoke-command.md §6
+AMBIGUOUS_EXC = "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException"
+# docs/wire/invoke-command.md §6
+TRANSFORM_EXC = "Microsoft.Exchange.AdminApi.CommandInvocation.ParameterTransformationException"
+# docs/wire/invoke-command.md §6
+NOT_FOUND_EXC = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
+# docs/wire/invoke-command.md §6
+DIRECT_INVOKE_EXC = "Microsoft.Exchange.Management.PSDirectInvoke.DirectInvokeCmdletExecutionException"
 # [inference] the notes give no REST capture for these two; names chosen from PowerShell/Exchange conventions.
 BINDING_EXC = "System.Management.Automation.ParameterBindingException"
 VALIDATION_EXC = "Microsoft.Exchange.Management.Tasks.ValidationException"
-# Error-code prefix of ManagementObjectNotFoundException details, as in the real 404 text of §1.8.
+# Error-code prefix of ManagementObjectNotFoundException details, as in the real 404 text of docs/wire/invoke-command.md
+# §6.
 NOT_FOUND_CODE = "Ex6F9304"
 
 
@@ -59,10 +65,12 @@ class MethodNotAllowed(InvokeCommandError):
                                               "message": "InvokeCommand accepts POST only"}})
 
 
-# -- 400 BadRequest in the structure of the captured AmbiguousParameterSetException body (§1.8) --------------------
+# -- 400 BadRequest in the structure of the captured AmbiguousParameterSetException body (docs/wire/invoke-command.md
+# §6) --------------------
 
 class BadRequest(InvokeCommandError):
-    """400 in the verbatim structure of the captured AmbiguousParameterSetException body (§1.8).
+    """400 in the verbatim structure of the captured AmbiguousParameterSetException body (docs/wire/invoke-command.md
+    §6).
 
     ``details[0].message`` is ``<code>|<exception type>|<text>`` (the code part is empty in the capture).
     """
@@ -86,7 +94,8 @@ class BadRequest(InvokeCommandError):
 
 
 class InvalidParameters(BadRequest):
-    """Parameters the cmdlet does not have, verbatim from the capture in §1.8 (§1.3: no Set- takes them).
+    """Parameters the cmdlet does not have, verbatim from the capture in docs/wire/invoke-command.md §6
+    (docs/wire/invoke-command.md §2.2: no Set- takes them).
 
     [inference] several unknown names are joined with ", " (the capture names one).
     """
@@ -110,7 +119,7 @@ class MissingParameters(BadRequest):
 
 class ValidationError(BadRequest):
     """A rule of the cmdlet is violated. [inference] such errors have no REST capture; they are answered as the 400
-    envelope of §1.8 with a validation exception."""
+    envelope of docs/wire/invoke-command.md §6 with a validation exception."""
 
 
 class MissingEnvelope(ValidationError):
@@ -135,7 +144,8 @@ class InvalidSkipToken(ValidationError):
 
 
 class SkipTokenQueryMismatch(ValidationError):
-    """[inference] §1.7 says clients POST the same body to the nextLink; a different body is refused."""
+    """[inference] docs/wire/invoke-command.md §5 says clients POST the same body to the nextLink; a different body is
+    refused."""
 
     def __init__(self) -> None:
         super().__init__("The request body does not match the query of the skip token.")
@@ -149,10 +159,12 @@ class ValueTooLong(ValidationError):
                          f"the value provided is {length}. Property Name: {name}")
 
 
-# -- 400 ParameterTransformationException (first captured body of §1.8) --------------------------------------------
+# -- 400 ParameterTransformationException (first captured body of docs/wire/invoke-command.md §6)
+# --------------------------------------------
 
 class ParameterTransformationError(InvokeCommandError):
-    """A value that can't be converted to the parameter's type, in the structure of the first captured body (§1.8).
+    """A value that can't be converted to the parameter's type, in the structure of the first captured body
+    (docs/wire/invoke-command.md §6).
 
     That capture has no ``details`` and carries the warnings annotations *inside* ``error``; kept as captured.
     """
@@ -176,7 +188,8 @@ class ParameterTransformationError(InvokeCommandError):
 
 
 class EnumConversionError(ParameterTransformationError):
-    """A value outside an enum, with the reason text of the captured QuarantineTypes body (§1.8)."""
+    """A value outside an enum, with the reason text of the captured QuarantineTypes body (docs/wire/invoke-command.md
+    §6)."""
 
     def __init__(self, parameter: str, value: Any, target_type: str, names: Iterable[str]) -> None:
         super().__init__(
@@ -185,14 +198,16 @@ class EnumConversionError(ParameterTransformationError):
             f"enumerator names and try again: {', '.join(names)}")
 
 
-# -- errors thrown by the cmdlet itself (the real 404 body of §1.8) ------------------------------------------------
+# -- errors thrown by the cmdlet itself (the real 404 body of docs/wire/invoke-command.md §6)
+# ------------------------------------------------
 
 class CmdletExecutionError(InvokeCommandError):
-    """An error thrown by the cmdlet itself, in the structure of the real 404 body quoted in §1.8.
+    """An error thrown by the cmdlet itself, in the structure of the real 404 body quoted in docs/wire/invoke-command.md
+    §6.
 
     ``code`` is the HTTP-level code (``NotFound``, ``BadRequest``). [inference] the stack traces are elided (the
     real ones are long .NET traces) and the warnings annotations are placed inside ``error`` as in the other
-    capture of §1.8 (the quote does not show the nesting clearly).
+    capture of docs/wire/invoke-command.md §6 (the quote does not show the nesting clearly).
     """
 
     def __init__(self, status: int, code: str, exception_type: str, text: str) -> None:
@@ -222,7 +237,7 @@ class CmdletExecutionError(InvokeCommandError):
 
 
 class ObjectNotFound(CmdletExecutionError):
-    """404 ``NotFound`` for a missing object, with the text of the real body in §1.8.
+    """404 ``NotFound`` for a missing object, with the text of the real body in docs/wire/invoke-command.md §6.
 
     ``server`` is the domain controller named in the text (shape of 'YQBPR01A12DC007.CANPR01A012.PROD.OUTLOOK.COM').
     """

@@ -1,4 +1,5 @@
-"""Replication lag (o365-policies.md §1.8: right after New-* a read can 404), shared by both InvokeCommand backends."""
+"""Replication lag (docs/wire/invoke-command.md §6.5: right after New-* a read can 404), shared by both InvokeCommand
+backends."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Parameter conversion, as PowerShell's argument transformation does it (§1.3: array = multi-valued, string,
+"""Parameter conversion, as PowerShell's argument transformation does it (docs/wire/invoke-command.md §2.2: array =
+multi-valued, string,
 true = switch). The responders parse ``CmdletInput.Parameters`` with these before they call their backend; a value
 that can't be converted raises the typed error the service answers with."""
 
@@ -26,14 +27,16 @@ def as_identity(params: Mapping[str, Any], name: str, target_type: str) -> str:
 
 
 def as_string_list(name: str, value: Any, target_type: str) -> list[str] | None:
-    """A multi-valued parameter: JSON array (or one string) → values; null or [] → cleared (§1.3)."""
+    """A multi-valued parameter: JSON array (or one string) → values; null or [] → cleared (docs/wire/invoke-command.md
+    §2.2)."""
     if value is None:
         return None
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
         return [v.strip() for v in value] or None
-    # [inference] e.g. a {"Add":..,"Remove":..} hashtable (§1.3) for a parameter that takes a plain array.
+    # [inference] e.g. a {"Add":..,"Remove":..} hashtable (docs/wire/invoke-command.md §2.2) for a parameter that takes
+    # a plain array.
     raise ParameterTransformationError(name, value, target_type, "Expected a list of non-empty strings.")
 
 

@@ -1,4 +1,5 @@
-"""The ``POST /adminapi/beta/{tenant}/InvokeCommand`` endpoint: request envelope, cmdlet table, paging (§1.2-§1.7).
+"""The ``POST /adminapi/beta/{tenant}/InvokeCommand`` endpoint: request envelope, cmdlet table, paging
+(docs/wire/invoke-command.md §2-docs/wire/invoke-command.md §5).
 
 A service's responder subclasses ``InvokeCommandResponse`` and supplies its cmdlet table (``lookup_cmdlet``), its
 403 for an unknown cmdlet (``unknown_cmdlet``) and ``run``: parse the cmdlet's parameters, call the backend, render
@@ -31,7 +32,8 @@ from .exceptions import (
 )
 from .wire import CONTENT_TYPE, cmdlet_name, parse_max_page_size, select
 
-DEFAULT_MAX_PAGE_SIZE = 1000  # §1.4: "Prefer: odata.maxpagesize={n} (n ≤ 1000, the default)"
+# docs/wire/invoke-command.md §2.3: "Prefer: odata.maxpagesize={n} (n ≤ 1000, the default)"
+DEFAULT_MAX_PAGE_SIZE = 1000
 INVOKE_PATH = re.compile(r"^/adminapi/beta/([^/]+)/InvokeCommand/?$", re.IGNORECASE)
 
 
@@ -76,7 +78,8 @@ class InvokeCommandResponse(Generic[SpecT]):
         raise NotImplementedError
 
     def unknown_cmdlet(self, name: str) -> InvokeCommandError:
-        """The service's error for a cmdlet it doesn't have (its 403 differs per service, §1.8)."""
+        """The service's error for a cmdlet it doesn't have (its 403 differs per service, docs/wire/invoke-command.md
+        §6)."""
         raise NotImplementedError
 
     def run(self, request: FakeRequest, cmdlet: SpecT, params: dict[str, Any]) -> CmdletOutput:
@@ -141,7 +144,8 @@ class InvokeCommandResponse(Generic[SpecT]):
 
         unknown = [k for k in raw_params if k.lower() not in cmdlet.params]
         if unknown:
-            raise InvalidParameters(unknown)  # §1.3 / §1.8: unknown parameter → 400 AmbiguousParameterSet
+            # docs/wire/invoke-command.md §2.2 / §6.2: unknown parameter → 400 AmbiguousParameterSet
+            raise InvalidParameters(unknown)
         params = {cmdlet.params[k.lower()]: v for k, v in raw_params.items()}
 
         output = self.run(request, cmdlet, params)
@@ -150,14 +154,15 @@ class InvokeCommandResponse(Generic[SpecT]):
         next_link = self._remember_page(request, tenant, signature, rest) if rest else None
         return self._envelope(request, tenant, page, output, next_link, page_size)
 
-    # -- paging (§1.7) ----------------------------------------------------------------------------------------
+    # -- paging (docs/wire/invoke-command.md §5)
+    # ----------------------------------------------------------------------------------------
 
     def _remember_page(self, request: FakeRequest, tenant: str, signature: str,
                        rest: list[dict[str, Any]]) -> str:
         """Keep the remainder of a result and return the ``@odata.nextLink`` that serves it.
 
-        The token is opaque (§1.7 only says clients POST the same body to the nextLink). [inference] the
-        service snapshots the result: later changes don't shift the pages a client is walking.
+        The token is opaque (docs/wire/invoke-command.md §5 only says clients POST the same body to the nextLink).
+        [inference] the service snapshots the result: later changes don't shift the pages a client is walking.
         """
         token = secrets.token_urlsafe(12)
         self._pages[token] = (signature, rest)
@@ -194,7 +199,7 @@ class InvokeCommandResponse(Generic[SpecT]):
             body["@odata.nextLink"] = next_link
         headers = {
             "content-type": CONTENT_TYPE,
-            "odata-version": "4.0",  # §1.6 response headers
+            "odata-version": "4.0",  # docs/wire/invoke-command.md §4 response headers
             "preference-applied": f'odata.include-annotations="*",odata.maxpagesize={page_size}',
             "request-id": str(uuid.uuid4()),
         }

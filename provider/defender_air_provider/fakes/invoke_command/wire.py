@@ -13,16 +13,17 @@ CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEE
 
 
 def wire_datetime(moment: datetime) -> str:
-    """ISO-8601 with 7 fractional digits and an offset, as in the Burp capture of §1.6."""
+    """ISO-8601 with 7 fractional digits and an offset, as in the Burp capture of docs/wire/invoke-command.md §4."""
     moment = moment.astimezone(timezone.utc)
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0+00:00"
 
 
 def parse_max_page_size(request: FakeRequest) -> int | None:
-    """``odata.maxpagesize=N`` from ``Prefer`` (or ``X-Prefer``, seen in the Burp capture of §1.6).
+    """``odata.maxpagesize=N`` from ``Prefer`` (or ``X-Prefer``, seen in the Burp capture of docs/wire/invoke-command.md
+    §4).
 
-    CIPP writes it with blanks (``odata.maxpagesize = 1000;odata.continue-on-error``, §1.2), so both
-    separators and blanks are tolerated.
+    CIPP writes it with blanks (``odata.maxpagesize = 1000;odata.continue-on-error``, docs/wire/invoke-command.md §2),
+    so both separators and blanks are tolerated.
     """
     for header in ("prefer", "x-prefer"):
         value = request.header(header)
@@ -42,7 +43,7 @@ def parse_max_page_size(request: FakeRequest) -> int | None:
 
 def annotated(obj: dict[str, Any], guid_keys: Iterable[str] = (), datetime_keys: Iterable[str] = ()) -> dict[
         str, Any]:
-    """Add the OData type annotations of §1.6 in front of the properties that carry them.
+    """Add the OData type annotations of docs/wire/invoke-command.md §4 in front of the properties that carry them.
 
     - string collections: ``Prop@odata.type: "#Collection(String)"``;
     - GUIDs: ``Prop@data.type: "System.Guid"`` and ``Prop@odata.type: "#Guid"``;
@@ -66,7 +67,7 @@ def annotated(obj: dict[str, Any], guid_keys: Iterable[str] = (), datetime_keys:
 
 
 def select(obj: dict[str, Any], names: list[str] | None) -> dict[str, Any]:
-    """Apply ``?$select=Prop1,Prop2`` (§1.2), keeping each selected property's annotations."""
+    """Apply ``?$select=Prop1,Prop2`` (docs/wire/invoke-command.md §2), keeping each selected property's annotations."""
     if not names:
         return obj
     wanted = {name.lower() for name in names}

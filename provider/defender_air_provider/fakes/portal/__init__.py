@@ -1,13 +1,14 @@
 """Stateful fake of the Defender portal's machine-groups API (device groups), behind its cookie session.
 
-Written from ``shared/research/device-groups.md`` (§2, §3) and ``shared/research/wire-details.md`` (parts A and B)
+Written from ``docs/wire/defender-portal.md`` (§2-§4)
 only, never from our client. Split as Moto splits its fakes:
 
 - ``models.py``: the backend model: the device groups as typed records, and the rules of a collection PUT;
 - ``session.py``: the portal's cookie session (sccauth, XSRF token) and its rules;
 - ``exceptions.py``: the portal's errors, one typed exception each;
 - ``responses.py``: the thin responder: check the session, parse, call the backend, render;
-- ``seed_groups.json``: the seeded groups (the FIXTURE capture of §2 and two made-up groups).
+- ``seed_groups.json``: the seeded groups (the FIXTURE capture of docs/wire/defender-portal.md §2.3 and two made-up
+  groups).
 
 ``PortalFake`` is what ``FakeTenant`` mounts: the backend and its session, answering on the wire.
 """

@@ -1,8 +1,9 @@
-"""The Defender portal's errors (device-groups.md §2-§3, wire-details.md A4/B), one typed exception each.
+"""The Defender portal's errors (docs/wire/defender-portal.md §2-§4), one typed exception each.
 
-No source captured a body for any portal error (A4: "A machine_groups 400 body was not found"). The fake answers
+No source captured a body for any portal error (docs/wire/defender-portal.md §2.8). The fake answers
 JSON errors as ``{"Message": "<text>"}`` (the shape ASP.NET Web API gives an ``HttpError``) [inference], except the
-440, which is an HTML sign-in page (A4 XDRI classification) [inference], and the redirect to the sign-in.
+440, which is an HTML sign-in page (docs/wire/defender-portal.md §2.8, XDRI classification) [inference], and the
+redirect to the sign-in.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ class PortalError(Exception):
         return FakeResponse.json(self.status, {"Message": self.message})
 
 
-# -- the session (wire-details A4/B) --------------------------------------------------------------------------------
+# -- the session (docs/wire/defender-portal.md §4.1/B)
+# --------------------------------------------------------------------------------
 
 class Unauthorized(PortalError):
-    """[inference] body; only the status is in the sources (A4: "401 or 440 for a missing or expired sccauth")."""
+    """[inference] body; only the status is in the sources (docs/wire/defender-portal.md §2.8: 401 and 440 mean "reauth
+    needed")."""
 
     status = 401
 
@@ -87,9 +90,10 @@ class XsrfRejected(PortalError):
 
 
 class Forbidden(PortalError):
-    """The signed-in user lacks the role. [inference] body; it names the role (third-party blog, §2 "Who may edit")
+    """The signed-in user lacks the role. [inference] body; it names the role (third-party blog,
+    docs/wire/defender-portal.md §4.6)
     and avoids the words XDRI reads as an expired session (xsrf|csrf|session|token|expired|sign in|login), as a real
-    "insufficient role" 403 must be told apart from a reauth signal (A4)."""
+    "insufficient role" 403 must be told apart from a reauth signal (docs/wire/defender-portal.md §2.8)."""
 
     status = 403
 
@@ -110,7 +114,7 @@ class NoResource(PortalError):
 
 
 class MethodNotAllowed(PortalError):
-    """[inference] no source shows another verb on this URL (A3: no DELETE anywhere)."""
+    """[inference] no source shows another verb on this URL (docs/wire/defender-portal.md §2.6: no DELETE anywhere)."""
 
     status = 405
 
@@ -136,13 +140,15 @@ class BodyNotJson(PortalError):
 
 
 class BodyNotAnArray(PortalError):
-    """§2: the body is a JSON array of ALL groups. [inference] the answer to anything else."""
+    """docs/wire/defender-portal.md §2.4: the body is a JSON array of ALL groups. [inference] the answer to anything
+    else."""
 
     def __init__(self) -> None:
         super().__init__("The request body must be a JSON array of every device group.")
 
 
-# -- the rules of a PUT (device-groups.md §2-§3) -------------------------------------------------------------------
+# -- the rules of a PUT (docs/wire/defender-portal.md §2-§3)
+# -------------------------------------------------------------------
 
 class ItemNotAnObject(PortalError):
     """[inference] an item of the PUT array that is not an object."""

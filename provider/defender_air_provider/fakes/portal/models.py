@@ -1,12 +1,13 @@
 """The Defender portal backend: the tenant's device groups (machine groups) and the rules of a collection PUT.
 
-Written from ``shared/research/device-groups.md`` (§2, §3) and ``shared/research/wire-details.md`` (parts A and B)
+Written from ``docs/wire/defender-portal.md`` (§2-§4)
 only, never from our client, so a misunderstanding in the client cannot be mirrored here. Everything those notes
 mark as inference, and everything they say nothing about that the fake had to choose, is tagged ``[inference]``.
 
-The API (device-groups.md §2): a GET returns every group; a PUT of a JSON array of ALL groups replaces the whole
-collection (create = an item with ``MachineGroupId: -1``; delete = the group left out [inference A3]). State is one
-typed record per group (``MachineGroup``); ``replace_groups`` checks a PUT body against the service's rules and
+The API (docs/wire/defender-portal.md §2): a GET returns every group; a PUT of a JSON array of ALL groups replaces the
+whole collection (create = an item with ``MachineGroupId: -1``; delete = the group left out [inference,
+docs/wire/defender-portal.md §2.6]). State is one typed record per group (``MachineGroup``); ``replace_groups`` checks a
+PUT body against the service's rules and
 raises the typed errors of ``exceptions.py``. The session is ``session.py``, the wire ``responses.py``.
 """
 
@@ -42,16 +43,18 @@ from .exceptions import (
     UngroupedRankFixed,
 )
 
-# §2/§3: the ungrouped group's Priority is Int32.MaxValue; its rank can't change (DOC-MG).
+# docs/wire/defender-portal.md §3.6: the ungrouped group's Priority is Int32.MaxValue; its rank can't change (DOC-MG).
 UNGROUPED_PRIORITY = 2147483647
-NEW_GROUP_ID = -1  # §2: "A new group has MachineGroupId: -1"
-# §3 DOC-MG: "You can add up to 10 rows (values) for each property type - tag, device name, domain."
+NEW_GROUP_ID = -1  # docs/wire/defender-portal.md §2.5: "A new group has MachineGroupId: -1"
+# docs/wire/defender-portal.md §3.2, DOC-MG: "You can add up to 10 rows (values) for each property type - tag, device
+# name, domain."
 MAX_ROWS_PER_PROPERTY = 10
-# GroupRules[].Property (M2GSA map, §2): 0 MachineName, 1 Domain, 2 Tag, 3 OS, 4 Other. The 10-row limit applies to
-# the first three only (DOC-MG names them); OS is one row holding a JSON list.
+# GroupRules[].Property (M2GSA map, docs/wire/defender-portal.md §3.3): 0 MachineName, 1 Domain, 2 Tag, 3 OS, 4 Other.
+# The 10-row limit applies to the first three only (DOC-MG names them); OS is one row holding a JSON list.
 ROW_LIMITED_PROPERTIES: dict[int, str] = {0: "device name", 1: "domain", 2: "tag"}
 
-# Keys in the order of the FIXTURE capture (§2); MachineGroupAssignments after them (M2GSA spec, NMC's create body).
+# Keys in the order of the FIXTURE capture (docs/wire/defender-portal.md §2.3); MachineGroupAssignments after them
+# (M2GSA spec, NMC's create body).
 GROUP_KEYS: tuple[str, ...] = (
     "MachineGroupId", "Name", "Description", "AutoRemediationLevel", "Priority", "LastUpdated",
     "IsUnassignedMachineGroup", "MachineCount", "GroupRules", "MachineGroupAssignments",
@@ -95,7 +98,7 @@ ABSENT: Literal[Absent.KEY] = Absent.KEY
 
 def _canonical_rows(rows: Any) -> Any:
     """GroupRules rows with OperatorType, Property, PropertyValue first, then any other key as it came. The rows'
-    enums are opaque (wire-details A1, A2), so the rows are kept as sent."""
+    enums are opaque (docs/wire/defender-portal.md §3.1, §3.4), so the rows are kept as sent."""
     if not isinstance(rows, list):
         return copy.deepcopy(rows)
     return [
@@ -108,13 +111,14 @@ def _canonical_rows(rows: Any) -> Any:
 
 @dataclass(kw_only=True)
 class MachineGroup:
-    """One device group as the portal stores it: the properties of the FIXTURE capture (§2) in its order, then
+    """One device group as the portal stores it: the properties of the FIXTURE capture (docs/wire/defender-portal.md
+    §2.3) in its order, then
     MachineGroupAssignments (M2GSA spec), then any property no source shows, verbatim in the order it came."""
 
     machine_group_id: int  # MachineGroupId
     name: str  # Name (leading spaces count: the FIXTURE keeps one)
     description: str | Literal[Absent.KEY] | None = ABSENT  # Description
-    auto_remediation_level: int  # AutoRemediationLevel (opaque int, wire-details A1)
+    auto_remediation_level: int  # AutoRemediationLevel (opaque int, docs/wire/defender-portal.md §3.1)
     priority: int  # Priority: the rank; UNGROUPED_PRIORITY on the ungrouped group
     last_updated: str  # LastUpdated (server-owned)
     is_unassigned: bool  # IsUnassignedMachineGroup: the "Ungrouped devices (default)" group
@@ -162,7 +166,7 @@ class MachineGroup:
 def load_seed() -> list[dict[str, Any]]:
     """The seeded collection (``seed_groups.json``), ungrouped last, with true device counts.
 
-    ``fixture``: the FIXTURE capture of device-groups.md §2, verbatim (key order, the leading space of
+    ``fixture``: the FIXTURE capture of docs/wire/defender-portal.md §2, verbatim (key order, the leading space of
     " sevenkingdoms domain", the placeholder rows, the ungrouped group without GroupRules).
     ``made_up``: two more groups in the same shape (not captured):
     - "Tier0 servers": user access through Entra groups (MachineGroupAssignments, M2GSA spec; the ids are the graph
@@ -216,7 +220,8 @@ class PortalBackend:
         return collection
 
     def replace_groups(self, body: list[Any]) -> list[MachineGroup]:
-        """A PUT of every group (§2): checked as a whole, then applied; nothing is applied when it is refused."""
+        """A PUT of every group (docs/wire/defender-portal.md §2.4): checked as a whole, then applied; nothing is
+        applied when it is refused."""
         replacement = self._validate(body)
         previous = copy.deepcopy(self._groups)
         self._groups = replacement
@@ -387,8 +392,9 @@ class PortalBackend:
 # ---------------------------------------------------------------------------------------------------------------
 
 def _check_fields(index: int, item: dict[str, Any]) -> None:
-    # [inference] the types a C# model would bind: ints for the ids, ranks and the opaque enums (A1/A2: any int
-    # is accepted for AutoRemediationLevel, OperatorType and Property), strings for texts, PascalCase keys.
+    # [inference] the types a C# model would bind: ints for the ids, ranks and the opaque enums
+    # (docs/wire/defender-portal.md §3.1/§3.4: any int is accepted for AutoRemediationLevel, OperatorType and Property),
+    # strings for texts, PascalCase keys.
     for key in ("MachineGroupId", "AutoRemediationLevel", "Priority"):
         if not _is_int(item.get(key)):
             raise InvalidItemField(index, f"{key} is required and must be an integer.")

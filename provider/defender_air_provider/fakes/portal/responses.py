@@ -1,9 +1,9 @@
-"""The Defender portal responder: the machine-groups API (device-groups.md §2) behind the cookie session.
+"""The Defender portal responder: the machine-groups API (docs/wire/defender-portal.md §2) behind the cookie session.
 
 - ``GET /apiproxy/mtp/rbacManagementApi/rbac/machine_groups?addAadGroupNames=true&addMachineGroupCount=false``
   -> ``{"items": [...], "containsAadGroupNames": bool, "containsMachineGroupCount": bool}``
 - ``PUT /apiproxy/mtp/rbacManagementApi/rbac/machine_groups`` with a JSON array of ALL groups.
-- ``GET /`` (the portal's page) hands out the current XSRF-TOKEN cookie (wire-details B5).
+- ``GET /`` (the portal's page) hands out the current XSRF-TOKEN cookie (docs/wire/defender-portal.md §4.3).
 
 Thin: check the session (``PortalSession``), parse the query flags and the body, call ``PortalBackend``, render the
 groups; announce a rotated XSRF token with ``Set-Cookie``. Raw bodies are recorded for tests.
@@ -128,7 +128,8 @@ class PortalResponse:
         if not isinstance(body, list):
             raise BodyNotAnArray()
         groups = self.backend.replace_groups(body)
-        # A4 [inference]: XDRI reads (PUT response).items, so the answer is the GET's wrapper (items only here).
+        # docs/wire/defender-portal.md §2.4 [inference]: XDRI reads (PUT response).items, so the answer is the GET's
+        # wrapper (items only here).
         return FakeResponse.json(200, {"items": [_wire_group(g, False) for g in groups]})
 
     def _record(self, bodies: list[bytes], body: bytes) -> None:

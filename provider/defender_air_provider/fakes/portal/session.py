@@ -1,4 +1,4 @@
-"""The Defender portal's cookie session (device-groups.md §2 "Auth", wire-details.md A4/B).
+"""The Defender portal's cookie session (docs/wire/defender-portal.md §4).
 
 Cookies ``sccauth`` and ``XSRF-TOKEN`` plus the header ``X-XSRF-TOKEN`` carrying the URL-DECODED ``XSRF-TOKEN``
 cookie. No bearer token is involved (the tenant router skips bearer auth for this service). The session is not
@@ -67,7 +67,8 @@ class PortalSession:
 
     @property
     def xsrf_cookie(self) -> str:
-        """The ``XSRF-TOKEN`` cookie value: the token URL-encoded (wire-details A4: "The cookie stores the token
+        """The ``XSRF-TOKEN`` cookie value: the token URL-encoded (docs/wire/defender-portal.md §4.1: "The cookie stores
+        the token
         URL-encoded")."""
         return quote(self.xsrf_token, safe="")
 
@@ -77,7 +78,8 @@ class PortalSession:
             return f"sccauth={self.sccauth}; XSRF-TOKEN={self.xsrf_cookie}"
 
     def session_headers(self) -> dict[str, str]:
-        """``Cookie`` plus ``X-XSRF-TOKEN`` (the decoded token), as NMC builds them (§2 "Auth")."""
+        """``Cookie`` plus ``X-XSRF-TOKEN`` (the decoded token), as NMC builds them (docs/wire/defender-portal.md
+        §4.1)."""
         with self.lock:
             return {"Cookie": self.cookie_header(), "X-XSRF-TOKEN": self.xsrf_token}
 
@@ -93,7 +95,8 @@ class PortalSession:
             return self.cookie_header()
 
     def expire_session(self) -> None:
-        """The current sccauth expires: requests with it get 440 and the sign-in page (B6: ~1 h lifetime)."""
+        """The current sccauth expires: requests with it get 440 and the sign-in page (docs/wire/defender-portal.md
+        §4.4: ~1 h lifetime)."""
         with self.lock:
             self._expired.add(self.sccauth)
 
@@ -149,7 +152,7 @@ class PortalSession:
 
     def page_cookie(self, cookie_header: str | None) -> str:
         """``GET /`` (the portal's page) with the session cookies hands out the current XSRF-TOKEN cookie: how
-        XDRI-F's Update-XdrConnectionSettings refreshes an expired XSRF token (wire-details B5: "GET
+        XDRI-F's Update-XdrConnectionSettings refreshes an expired XSRF token (docs/wire/defender-portal.md §4.3: "GET
         https://security.microsoft.com/?tid=<tid> with the same cookie jar"). No XSRF header is needed for it
         [inference: it is a page navigation]. Returns the cookie value."""
         sccauth = parse_cookies(cookie_header).get("sccauth")
