@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from ..clients.advanced_features import AdvancedFeaturesClient, AdvancedFeaturesStore
 from ..clients.alert_policies import AlertPoliciesClient
 from ..clients.compliance import regional_base_url
 from ..clients.device_groups import SESSION_PROCEDURE, DeviceGroupStore, MachineGroupsClient, PortalSession
@@ -114,15 +115,36 @@ class ProviderContext:
         return self._once("device_groups", self._build_device_groups)
 
     def _build_device_groups(self) -> DeviceGroupStore:
-        # Cookie-authenticated: no bearer token. Under the emulator no session is sent (contract).
-        http = HttpClient(service="Defender portal", retry=self.retry, sleep=self.sleep)
-        session = None if self.settings.emulated else PortalSession(self.settings.portal_session)
-        if session is not None and session.missing():
+        client = MachineGroupsClient(self.portal_http, base_url=self.settings.cloud.portal,
+                                     session=self.portal_session("Device groups"))
+        return DeviceGroupStore(client, sleep=self.sleep)
+
+    @property
+    def advanced_features(self) -> AdvancedFeaturesStore:
+        return self._once("advanced_features", self._build_advanced_features)
+
+    def _build_advanced_features(self) -> AdvancedFeaturesStore:
+        client = AdvancedFeaturesClient(self.portal_http, base_url=self.settings.cloud.portal,
+                                        session=self.portal_session("Endpoint advanced features"))
+        return AdvancedFeaturesStore(client, sleep=self.sleep)
+
+    @property
+    def portal_http(self) -> HttpClient:
+        # Cookie-authenticated: no bearer token.
+        return self._once("portal_http", lambda: HttpClient(service="Defender portal", retry=self.retry,
+                                                             sleep=self.sleep))
+
+    def portal_session(self, what: str) -> PortalSession | None:
+        """The one cookie session every portal client shares (the portal rotates XSRF-TOKEN on writes, so two
+        copies would go stale). Under the emulator no session is sent (contract)."""
+        if self.settings.emulated:
+            return None
+        session = self._once("portal_session", lambda: PortalSession(self.settings.portal_session))
+        if session.missing():
             raise ConfigurationError(
-                "Device groups need a Defender portal session with the sccauth and XSRF-TOKEN cookies; missing: "
+                f"{what} need a Defender portal session with the sccauth and XSRF-TOKEN cookies; missing: "
                 f"{', '.join(session.missing())}. {SESSION_PROCEDURE}")
-        return DeviceGroupStore(MachineGroupsClient(http, base_url=self.settings.cloud.portal, session=session),
-                                sleep=self.sleep)
+        return session
 
     @property
     def entra_groups(self) -> EntraGroupResolver:

@@ -74,29 +74,19 @@ class PortalSession:
                 self._cookies[existing] = value
 
 
-class MachineGroupsClient:
-    """GET and PUT of the whole machine-group collection. Plain dicts in and out; knows nothing of Pulumi."""
+class PortalClient:
+    """Requests to the Defender portal's internal API with the cookie session: XSRF header, cookie rotation, one
+    retry after a refused stale XSRF token, and the portal's failures as typed errors. Every portal client (device
+    groups, advanced features) is one of these, sharing one ``PortalSession`` per provider."""
+
+    #: What the signed-in user needs, for a 403 (the subclass's writes).
+    permission_hint = ("The signed-in user needs the Security Administrator role (or 'Manage portal system "
+                       "settings').")
 
     def __init__(self, http: HttpClient, *, base_url: str, session: PortalSession | None) -> None:
         self._http = http
         self._portal = base_url.rstrip("/")
-        self._url = f"{self._portal}{PATH}"
         self._session = session
-
-    def get_all(self) -> list[dict[str, Any]]:
-        response = self._send("GET", f"{self._url}?addAadGroupNames=true&addMachineGroupCount=false", None,
-                              idempotent=True, what="GET machine_groups")
-        return _items(response, "GET machine_groups")
-
-    def replace(self, items: list[dict[str, Any]], *, idempotent: bool) -> list[dict[str, Any]] | None:
-        """PUT the whole collection. ``idempotent`` is False when it adds a group (a second PUT of the same
-        body would add it twice). Returns the items of the answer where it has any (docs/wire/defender-portal.md §2.4:
-        not captured)."""
-        response = self._send("PUT", self._url, items, idempotent=idempotent, what="PUT machine_groups")
-        try:
-            return _items(response, "PUT machine_groups")
-        except ServiceError:
-            return None  # an answer without items: the caller re-reads anyway
 
     def _send(self, method: str, url: str, body: Any, *, idempotent: bool, what: str) -> HttpResponse:
         response = self._send_once(method, url, body, idempotent=idempotent, what=what)
@@ -139,9 +129,8 @@ class MachineGroupsClient:
                 f"was rejected. {SESSION_PROCEDURE}", status=status, operation=what)
         if status == 403:
             raise PermissionDenied(
-                f"Defender portal: {what} was refused (HTTP 403): {text[:300] or 'no details'}. The signed-in user "
-                "needs the Security Administrator role (or 'Manage portal system settings') to change device "
-                "groups.", status=status, operation=what)
+                f"Defender portal: {what} was refused (HTTP 403): {text[:300] or 'no details'}. "
+                f"{self.permission_hint}", status=status, operation=what)
         if status == 500 and re.search(r"xsrf|csrf|antiforgery", text, re.IGNORECASE):
             raise SessionExpired(
                 f"Defender portal: {what} failed (HTTP 500) on the XSRF token: {text[:300]}. {SESSION_PROCEDURE}",
@@ -161,6 +150,31 @@ class MachineGroupsClient:
         if status >= 400:
             raise ServiceError(f"Defender portal: {what} failed (HTTP {status}): {text[:500]}", status=status,
                                operation=what)
+
+class MachineGroupsClient(PortalClient):
+    """GET and PUT of the whole machine-group collection. Plain dicts in and out; knows nothing of Pulumi."""
+
+    permission_hint = ("The signed-in user needs the Security Administrator role (or 'Manage portal system "
+                       "settings') to change device groups.")
+
+    def __init__(self, http: HttpClient, *, base_url: str, session: PortalSession | None) -> None:
+        super().__init__(http, base_url=base_url, session=session)
+        self._url = f"{self._portal}{PATH}"
+
+    def get_all(self) -> list[dict[str, Any]]:
+        response = self._send("GET", f"{self._url}?addAadGroupNames=true&addMachineGroupCount=false", None,
+                              idempotent=True, what="GET machine_groups")
+        return _items(response, "GET machine_groups")
+
+    def replace(self, items: list[dict[str, Any]], *, idempotent: bool) -> list[dict[str, Any]] | None:
+        """PUT the whole collection. ``idempotent`` is False when it adds a group (a second PUT of the same
+        body would add it twice). Returns the items of the answer where it has any (docs/wire/defender-portal.md §2.4:
+        not captured)."""
+        response = self._send("PUT", self._url, items, idempotent=idempotent, what="PUT machine_groups")
+        try:
+            return _items(response, "PUT machine_groups")
+        except ServiceError:
+            return None  # an answer without items: the caller re-reads anyway
 
 
 def _items(response: HttpResponse, what: str) -> list[dict[str, Any]]:
