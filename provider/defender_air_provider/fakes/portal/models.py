@@ -8,7 +8,8 @@ The API (docs/wire/defender-portal.md §2): a GET returns every group; a PUT of 
 whole collection (create = an item with ``MachineGroupId: -1``; delete = the group left out [inference,
 docs/wire/defender-portal.md §2.6]). State is one typed record per group (``MachineGroup``); ``replace_groups`` checks a
 PUT body against the service's rules and
-raises the typed errors of ``exceptions.py``. The session is ``session.py``, the wire ``responses.py``.
+raises the typed errors of ``exceptions.py``. The propagation delay of a write is ``propagation.py``. The session is
+``session.py``, the wire ``responses.py``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .exceptions import (
     UngroupedNotDeletable,
     UngroupedRankFixed,
 )
+from .propagation import StaleReads
 
 # docs/wire/defender-portal.md §3.6: the ungrouped group's Priority is Int32.MaxValue; its rank can't change (DOC-MG).
 UNGROUPED_PRIORITY = 2147483647
@@ -204,20 +206,13 @@ class PortalBackend:
         self.propagation_reads = propagation_reads
         self._groups: list[MachineGroup] = [MachineGroup.from_wire(g) for g in load_seed()]
         self._next_id = max(g.machine_group_id for g in self._groups) + 1
-        self._stale: list[MachineGroup] | None = None  # the collection before the last PUT, while it propagates
-        self._stale_reads = 0
+        self._groups_stale: StaleReads[list[MachineGroup]] = StaleReads()
 
     # -- the service ------------------------------------------------------------------------------------------
 
     def read_groups(self) -> list[MachineGroup]:
         """What a GET sees: the collection, or the one before the last PUT while that one still propagates."""
-        collection = self._groups
-        if self._stale is not None and self._stale_reads > 0:
-            collection = self._stale
-            self._stale_reads -= 1
-            if self._stale_reads == 0:
-                self._stale = None
-        return collection
+        return self._groups_stale.read(self._groups)
 
     def replace_groups(self, body: list[Any]) -> list[MachineGroup]:
         """A PUT of every group (docs/wire/defender-portal.md §2.4): checked as a whole, then applied; nothing is
@@ -226,11 +221,7 @@ class PortalBackend:
         previous = copy.deepcopy(self._groups)
         self._groups = replacement
         self._sort()
-        if self.propagation_reads > 0:
-            # Keep the oldest unpropagated view if a second write comes in while the first still propagates.
-            if self._stale is None or self._stale_reads == 0:
-                self._stale = previous
-            self._stale_reads = self.propagation_reads
+        self._groups_stale.written(previous, self.propagation_reads)
         return self._groups
 
     def _validate(self, body: list[Any]) -> list[MachineGroup]:
@@ -369,11 +360,12 @@ class PortalBackend:
     def to_state(self) -> dict[str, Any]:
         """The tenant's device groups (not the session: a restarted emulator starts a fresh one)."""
         with self.lock:
+            stale_groups = self._groups_stale.before
             return {
                 "groups": [g.to_wire() for g in self._groups],
                 "next_id": self._next_id,
-                "stale": [g.to_wire() for g in self._stale] if self._stale is not None else None,
-                "stale_reads": self._stale_reads,
+                "stale": [g.to_wire() for g in stale_groups] if stale_groups is not None else None,
+                "stale_reads": self._groups_stale.reads,
             }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -383,8 +375,8 @@ class PortalBackend:
             ids = [g.machine_group_id for g in self._groups if _is_int(g.machine_group_id)]
             self._next_id = int(state.get("next_id", max(ids, default=0) + 1))
             stale = state.get("stale")
-            self._stale = [MachineGroup.from_wire(g) for g in stale] if stale is not None else None
-            self._stale_reads = int(state.get("stale_reads", 0)) if self._stale is not None else 0
+            self._groups_stale.restore([MachineGroup.from_wire(g) for g in stale] if stale is not None else None,
+                                       int(state.get("stale_reads", 0)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
