@@ -35,7 +35,8 @@ class FakeTenant:
     Security & Compliance fake: ``compliance_e5`` (False = a tenant without Office 365 E5, where only
     single-event alert policies can be created), ``compliance_region`` (where region discovery redirects) and
     ``compliance_discovery_fails`` (the front door's failed lookup). A state file, when present, wins over them.
-    ``portal`` (device groups) and ``graph`` (Entra groups) start from their seeds; tune them by attribute.
+    ``portal`` (device groups, advanced features, tenant context) and ``graph`` (Entra groups) start from their seeds;
+    tune them by attribute.
     """
 
     def __init__(self, scenario: str = "presets_on", state_file: str | Path | None = None, *,
@@ -47,8 +48,9 @@ class FakeTenant:
         self.exchange = ExchangeFake(scenario=scenario)
         self.compliance = ComplianceFake(e5=compliance_e5, region=compliance_region,
                                          discovery_fails=compliance_discovery_fails)
-        # The Defender portal (device groups; cookie session, no bearer token) and the Microsoft Graph subset that
-        # resolves Entra groups. Tune them through their attributes (e.g. ``tenant.portal.propagation_reads``).
+        # The Defender portal (device groups, advanced features, tenant context; cookie session, no bearer token) and
+        # the Microsoft Graph subset that resolves Entra groups. Tune them through their attributes and helpers (e.g.
+        # ``tenant.portal.propagation_reads``, ``tenant.portal.edit_tenant_context(MdeFlavor="P1")``).
         self.portal = PortalFake()
         self.graph = GraphFake()
         self.services: dict[str, ServiceFake] = {"exchange": self.exchange, "compliance": self.compliance,

@@ -1,14 +1,18 @@
-"""Stateful fake of the Defender portal's machine-groups API (device groups), behind its cookie session.
+"""Stateful fake of the Defender portal's API: machine groups (device groups), advanced features and the tenant
+context, behind its cookie session.
 
-Written from ``docs/wire/defender-portal.md`` (§2-§4)
-only, never from our client. Split as Moto splits its fakes:
+Written from ``docs/wire/defender-portal.md`` (§2-§4, §6, §7) only, never from our client. Split as Moto splits its
+fakes:
 
-- ``models.py``: the backend model: the device groups as typed records, and the rules of a collection PUT;
+- ``models.py``: the backend model: the device groups as typed records and the rules of a collection PUT; the
+  advanced features and the tenant context (records and the rules of a save in ``settings.py``); the propagation
+  delay of writes (``propagation.py``);
 - ``session.py``: the portal's cookie session (sccauth, XSRF token) and its rules;
 - ``exceptions.py``: the portal's errors, one typed exception each;
 - ``responses.py``: the thin responder: check the session, parse, call the backend, render;
 - ``seed_groups.json``: the seeded groups (the FIXTURE capture of docs/wire/defender-portal.md §2.3 and two made-up
-  groups).
+  groups); ``seed_advanced_features.json``: the captured settings object of §6.3, verbatim;
+  ``seed_tenant_context.json``: the captured tenant context of §7 (trimmed; see ``settings.load_tenant_context_seed``).
 
 ``PortalFake`` is what ``FakeTenant`` mounts: the backend and its session, answering on the wire.
 """
@@ -22,28 +26,34 @@ from ..base import FakeRequest, FakeResponse
 from .models import MachineGroup, PortalBackend
 from .responses import PortalResponse
 from .session import PortalSession
+from .settings import AdvancedFeatures, TenantContext
 
-__all__ = ["MachineGroup", "PortalBackend", "PortalFake", "PortalResponse", "PortalSession"]
+__all__ = ["AdvancedFeatures", "MachineGroup", "PortalBackend", "PortalFake", "PortalResponse", "PortalSession",
+           "TenantContext"]
 
 
 class PortalFake(PortalBackend):
-    """The Defender portal's machine-groups API for one fake tenant, with its cookie session.
+    """The Defender portal's API for one fake tenant, with its cookie session.
 
-    The device groups and their test helpers are ``PortalBackend``'s (``groups``, ``group``, ``add_group``,
-    ``edit_group``, ``remove_group``, ``propagation_reads``, ``clock``). The session (``session``, a
-    ``PortalSession``) and the recorded bodies (the responder's) are reachable here too, as before the split:
+    The state and its test helpers are ``PortalBackend``'s: the device groups (``groups``, ``group``, ``add_group``,
+    ``edit_group``, ``remove_group``, ``propagation_reads``, ``clock``), the advanced features
+    (``advanced_features``, ``edit_advanced_features``, ``set_advanced_features``,
+    ``advanced_features_propagation_reads``) and the tenant context (``tenant_context``, ``edit_tenant_context``).
+    The session (``session``, a ``PortalSession``) and the recorded bodies (the responder's) are reachable here too:
 
     - ``allow_anonymous`` (default True), ``check_xsrf_on_reads``, ``sccauth``, ``xsrf_token``, ``xsrf_cookie``;
       ``cookie_header()``, ``session_headers()``, ``new_session()``, ``expire_session()``, ``rotate_xsrf()``,
       ``forbid()``/``permit()``;
-    - ``put_bodies``, ``get_bodies``, ``last_get_body``, ``max_recorded_bodies``.
+    - ``put_bodies``, ``get_bodies``, ``last_get_body``, ``advanced_features_saves``, ``max_recorded_bodies``.
     """
 
     name = "portal"
 
-    def __init__(self, *, propagation_reads: int = 0, allow_anonymous: bool = True,
-                 clock: Callable[[], datetime] | None = None, max_recorded_bodies: int = 256) -> None:
-        super().__init__(propagation_reads=propagation_reads, clock=clock)
+    def __init__(self, *, propagation_reads: int = 0, advanced_features_propagation_reads: int = 0,
+                 allow_anonymous: bool = True, clock: Callable[[], datetime] | None = None,
+                 max_recorded_bodies: int = 256) -> None:
+        super().__init__(propagation_reads=propagation_reads,
+                         advanced_features_propagation_reads=advanced_features_propagation_reads, clock=clock)
         self.session = PortalSession(self.lock, allow_anonymous=allow_anonymous)
         self.responder = PortalResponse(self, self.session, max_recorded_bodies=max_recorded_bodies)
 
@@ -121,6 +131,11 @@ class PortalFake(PortalBackend):
     @property
     def get_bodies(self) -> list[bytes]:
         return self.responder.get_bodies
+
+    @property
+    def advanced_features_saves(self) -> list[bytes]:
+        """The raw body of every advanced-features save (POST) that reached the fake, refused ones included."""
+        return self.responder.advanced_features_saves
 
     @property
     def last_get_body(self) -> bytes | None:

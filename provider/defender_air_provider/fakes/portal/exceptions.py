@@ -1,6 +1,7 @@
-"""The Defender portal's errors (docs/wire/defender-portal.md §2-§4), one typed exception each.
+"""The Defender portal's errors (docs/wire/defender-portal.md §2-§4, §6), one typed exception each.
 
-No source captured a body for any portal error (docs/wire/defender-portal.md §2.8). The fake answers
+No source captured a body for any portal error (docs/wire/defender-portal.md §2.8; for advanced features §6.2: "No
+POST response body and no error body were captured"). The fake answers
 JSON errors as ``{"Message": "<text>"}`` (the shape ASP.NET Web API gives an ``HttpError``) [inference], except the
 440, which is an HTML sign-in page (docs/wire/defender-portal.md §2.8, XDRI classification) [inference], and the
 redirect to the sign-in.
@@ -90,22 +91,24 @@ class XsrfRejected(PortalError):
 
 
 class Forbidden(PortalError):
-    """The signed-in user lacks the role. [inference] body; it names the role (third-party blog,
-    docs/wire/defender-portal.md §4.6)
-    and avoids the words XDRI reads as an expired session (xsrf|csrf|session|token|expired|sign in|login), as a real
-    "insufficient role" 403 must be told apart from a reauth signal (docs/wire/defender-portal.md §2.8)."""
+    """The signed-in user lacks the role. [inference] body; it names the roles docs/wire/defender-portal.md §4.6 gives
+    (device groups: Security Administrator or 'Manage portal system settings', third-party blog; advanced features:
+    Security Administrator or Global Administrator, DOC-ADV) and avoids the words XDRI reads as an expired session
+    (xsrf|csrf|session|token|expired|sign in|login), as a real "insufficient role" 403 must be told apart from a
+    reauth signal (docs/wire/defender-portal.md §2.8)."""
 
     status = 403
 
     def __init__(self) -> None:
-        super().__init__("Access denied. The signed-in user does not have the 'Manage portal system settings' "
-                         "permission needed for device groups.")
+        super().__init__("Access denied. The signed-in user needs the Security Administrator role or the 'Manage "
+                         "portal system settings' permission for this request.")
 
 
 # -- routing and request ------------------------------------------------------------------------------------------
 
 class NoResource(PortalError):
-    """[inference] other apiproxy endpoints (aad_groups, advanced features, ...) are not modelled."""
+    """[inference] other apiproxy endpoints (aad_groups, the other AIR toggles of docs/wire/defender-portal.md §6.5,
+    ...) are not modelled."""
 
     status = 404
 
@@ -114,15 +117,17 @@ class NoResource(PortalError):
 
 
 class MethodNotAllowed(PortalError):
-    """[inference] no source shows another verb on this URL (docs/wire/defender-portal.md §2.6: no DELETE anywhere)."""
+    """[inference] no source shows another verb on these URLs (docs/wire/defender-portal.md §2.6: no DELETE anywhere;
+    §6.2: GET to read, POST to save; §7: GET). ``allow`` lists the verbs the URL serves."""
 
     status = 405
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, allow: str) -> None:
         super().__init__(f"The requested resource does not support http method '{method}'.")
+        self.allow = allow
 
     def response(self) -> FakeResponse:
-        return FakeResponse.json(405, {"Message": self.message}, {"Allow": "GET, PUT"})
+        return FakeResponse.json(405, {"Message": self.message}, {"Allow": self.allow})
 
 
 class InvalidQueryFlag(PortalError):
@@ -133,7 +138,7 @@ class InvalidQueryFlag(PortalError):
 
 
 class BodyNotJson(PortalError):
-    """[inference] a PUT body that is not JSON."""
+    """[inference] a PUT or POST body that is not JSON."""
 
     def __init__(self) -> None:
         super().__init__("The request body is not valid JSON.")
@@ -145,6 +150,22 @@ class BodyNotAnArray(PortalError):
 
     def __init__(self) -> None:
         super().__init__("The request body must be a JSON array of every device group.")
+
+
+class BodyNotAnObject(PortalError):
+    """docs/wire/defender-portal.md §6.2: the save's body is "the whole settings object (flat JSON, PascalCase keys)".
+    [inference] the answer to anything else (an array, a string, null, no body)."""
+
+    def __init__(self) -> None:
+        super().__init__("The request body must be the whole advanced features settings object (a JSON object).")
+
+
+class SettingNotAScalar(PortalError):
+    """docs/wire/defender-portal.md §6.2-§6.3: the settings object is flat; every captured value is a boolean, or null
+    (MobileDeactivationPeriodInDays). [inference] the answer to a nested value (an object or an array)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"The value of '{key}' must be true, false, null, a number or a string.")
 
 
 # -- the rules of a PUT (docs/wire/defender-portal.md §2-§3)

@@ -1,6 +1,7 @@
-"""The Defender portal backend: the tenant's device groups (machine groups) and the rules of a collection PUT.
+"""The Defender portal backend: the tenant's device groups (machine groups) and the rules of a collection PUT, its
+advanced features and its tenant context (records and rules in ``settings.py``).
 
-Written from ``docs/wire/defender-portal.md`` (§2-§4)
+Written from ``docs/wire/defender-portal.md`` (§2-§4, §6, §7)
 only, never from our client, so a misunderstanding in the client cannot be mirrored here. Everything those notes
 mark as inference, and everything they say nothing about that the fake had to choose, is tagged ``[inference]``.
 
@@ -8,7 +9,9 @@ The API (docs/wire/defender-portal.md §2): a GET returns every group; a PUT of 
 whole collection (create = an item with ``MachineGroupId: -1``; delete = the group left out [inference,
 docs/wire/defender-portal.md §2.6]). State is one typed record per group (``MachineGroup``); ``replace_groups`` checks a
 PUT body against the service's rules and
-raises the typed errors of ``exceptions.py``. The session is ``session.py``, the wire ``responses.py``.
+raises the typed errors of ``exceptions.py``. The advanced-features settings object and the tenant context
+(docs/wire/defender-portal.md §6, §7) are ``settings.py``'s records; the propagation delay shared by the writes is
+``propagation.py``. The session is ``session.py``, the wire ``responses.py``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from .exceptions import (
     UngroupedNotDeletable,
     UngroupedRankFixed,
 )
+from .propagation import StaleReads
+from .settings import AdvancedFeatures, TenantContext, load_advanced_features_seed, load_tenant_context_seed
 
 # docs/wire/defender-portal.md §3.6: the ungrouped group's Priority is Int32.MaxValue; its rank can't change (DOC-MG).
 UNGROUPED_PRIORITY = 2147483647
@@ -191,33 +196,39 @@ def load_seed() -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------------------
 
 class PortalBackend:
-    """The Defender portal's device groups for one fake tenant.
+    """The Defender portal's device groups, advanced features and tenant context for one fake tenant.
 
-    Plain attributes: ``propagation_reads`` (after a PUT, that many following GETs still return the collection as it
-    was before it: DOC-MG "may take up to several minutes"; NMC sleeps 15 s after each write; [inference] the
-    mechanism) and ``clock`` (LastUpdated). Every method runs under ``lock``.
+    Plain attributes (set them in tests):
+
+    - ``propagation_reads``: after a PUT of the device groups, that many following GETs still return the collection
+      as it was before it (docs/wire/defender-portal.md §2.7: DOC-MG "may take up to several minutes"; NMC sleeps
+      15 s after each write). Default 0.
+    - ``advanced_features_propagation_reads``: the same for the advanced-features settings object after a save
+      (docs/wire/defender-portal.md §6.2: NMC sleeps 15 s, re-reads and POSTs once more when the read differs).
+      Default 0. [inference] the mechanism (``propagation.py``); each resource counts its own reads.
+    - ``clock`` (LastUpdated).
+
+    Every method runs under ``lock``.
     """
 
-    def __init__(self, *, propagation_reads: int = 0, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, *, propagation_reads: int = 0, advanced_features_propagation_reads: int = 0,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.lock = threading.RLock()
         self.clock: Callable[[], datetime] = clock or _utc_now
         self.propagation_reads = propagation_reads
+        self.advanced_features_propagation_reads = advanced_features_propagation_reads
         self._groups: list[MachineGroup] = [MachineGroup.from_wire(g) for g in load_seed()]
         self._next_id = max(g.machine_group_id for g in self._groups) + 1
-        self._stale: list[MachineGroup] | None = None  # the collection before the last PUT, while it propagates
-        self._stale_reads = 0
+        self._groups_stale: StaleReads[list[MachineGroup]] = StaleReads()
+        self._advanced_features = AdvancedFeatures(load_advanced_features_seed())
+        self._advanced_features_stale: StaleReads[AdvancedFeatures] = StaleReads()
+        self._tenant_context = TenantContext(load_tenant_context_seed())
 
     # -- the service ------------------------------------------------------------------------------------------
 
     def read_groups(self) -> list[MachineGroup]:
         """What a GET sees: the collection, or the one before the last PUT while that one still propagates."""
-        collection = self._groups
-        if self._stale is not None and self._stale_reads > 0:
-            collection = self._stale
-            self._stale_reads -= 1
-            if self._stale_reads == 0:
-                self._stale = None
-        return collection
+        return self._groups_stale.read(self._groups)
 
     def replace_groups(self, body: list[Any]) -> list[MachineGroup]:
         """A PUT of every group (docs/wire/defender-portal.md §2.4): checked as a whole, then applied; nothing is
@@ -226,12 +237,26 @@ class PortalBackend:
         previous = copy.deepcopy(self._groups)
         self._groups = replacement
         self._sort()
-        if self.propagation_reads > 0:
-            # Keep the oldest unpropagated view if a second write comes in while the first still propagates.
-            if self._stale is None or self._stale_reads == 0:
-                self._stale = previous
-            self._stale_reads = self.propagation_reads
+        self._groups_stale.written(previous, self.propagation_reads)
         return self._groups
+
+    def read_advanced_features(self) -> AdvancedFeatures:
+        """What ``GetAdvancedFeaturesSetting`` sees (docs/wire/defender-portal.md §6.2): the settings object, or the one
+        before the last save while that one still propagates."""
+        return self._advanced_features_stale.read(self._advanced_features)
+
+    def save_advanced_features(self, body: Any) -> AdvancedFeatures:
+        """``SaveAdvancedFeaturesSetting`` with the whole settings object (docs/wire/defender-portal.md §6.2): checked,
+        then stored as sent (the rules: ``AdvancedFeatures.from_body``); nothing is stored when it is refused."""
+        saved = AdvancedFeatures.from_body(body)
+        previous = self._advanced_features
+        self._advanced_features = saved
+        self._advanced_features_stale.written(previous, self.advanced_features_propagation_reads)
+        return saved
+
+    def read_tenant_context(self) -> TenantContext:
+        """What ``TenantContext?realTime=true`` returns (docs/wire/defender-portal.md §7)."""
+        return self._tenant_context
 
     def _validate(self, body: list[Any]) -> list[MachineGroup]:
         """Check the whole array and build the new collection (nothing applied when a check fails)."""
@@ -352,6 +377,43 @@ class PortalBackend:
             self._groups.remove(found)
             return True
 
+    def advanced_features(self) -> dict[str, Any]:
+        """A copy of the stored advanced-features settings object (the current, not stale, state)."""
+        with self.lock:
+            return self._advanced_features.to_wire()
+
+    def edit_advanced_features(self, **keys: Any) -> dict[str, Any]:
+        """Change settings out of band (an admin toggling them in the portal), without validation and without a
+        propagation delay; a known key keeps its place, a new one goes last. Returns the new copy.
+
+        E.g. ``edit_advanced_features(AutoResolveInvestigatedAlerts=False, MagellanOptOut=True)``.
+        """
+        with self.lock:
+            self._advanced_features = AdvancedFeatures({**self._advanced_features.settings, **keys})
+            return self._advanced_features.to_wire()
+
+    def set_advanced_features(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace the whole settings object out of band, e.g. a tenant with another key set (the key set varies by
+        tenant and over time: docs/wire/defender-portal.md §6.3). Returns the new copy."""
+        with self.lock:
+            self._advanced_features = AdvancedFeatures(dict(settings))
+            return self._advanced_features.to_wire()
+
+    def tenant_context(self) -> dict[str, Any]:
+        """A deep copy of the tenant context."""
+        with self.lock:
+            return self._tenant_context.to_wire()
+
+    def edit_tenant_context(self, **keys: Any) -> dict[str, Any]:
+        """Change top-level keys of the tenant context (no validation; a new key goes last). Returns the new copy.
+
+        E.g. a tenant with Defender for Endpoint P1 and no Defender for Office 365:
+        ``edit_tenant_context(MdeFlavor="P1", IsOatpActive=False)``.
+        """
+        with self.lock:
+            self._tenant_context.edit(keys)
+            return self._tenant_context.to_wire()
+
     def _lookup_exact(self, group_id: int) -> MachineGroup | None:
         return next((g for g in self._groups if g.machine_group_id == group_id), None)
 
@@ -367,24 +429,48 @@ class PortalBackend:
     # -- persistence ------------------------------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
-        """The tenant's device groups (not the session: a restarted emulator starts a fresh one)."""
+        """The tenant's device groups, advanced features and tenant context, with the writes still propagating (not
+        the session: a restarted emulator starts a fresh one)."""
         with self.lock:
+            stale_groups = self._groups_stale.before
+            stale_features = self._advanced_features_stale.before
             return {
                 "groups": [g.to_wire() for g in self._groups],
                 "next_id": self._next_id,
-                "stale": [g.to_wire() for g in self._stale] if self._stale is not None else None,
-                "stale_reads": self._stale_reads,
+                "stale": [g.to_wire() for g in stale_groups] if stale_groups is not None else None,
+                "stale_reads": self._groups_stale.reads,
+                "advanced_features": {
+                    "settings": self._advanced_features.to_wire(),
+                    "stale": stale_features.to_wire() if stale_features is not None else None,
+                    "stale_reads": self._advanced_features_stale.reads,
+                },
+                "tenant_context": self._tenant_context.to_wire(),
             }
 
     def load_state(self, state: dict[str, Any]) -> None:
+        """Load ``to_state``'s JSON; a state file written before the advanced features and the tenant context existed
+        loads with their seeds."""
         with self.lock:
             self._groups = [MachineGroup.from_wire(g) for g in state.get("groups", [])]
             self._sort()
             ids = [g.machine_group_id for g in self._groups if _is_int(g.machine_group_id)]
             self._next_id = int(state.get("next_id", max(ids, default=0) + 1))
             stale = state.get("stale")
-            self._stale = [MachineGroup.from_wire(g) for g in stale] if stale is not None else None
-            self._stale_reads = int(state.get("stale_reads", 0)) if self._stale is not None else 0
+            self._groups_stale.restore([MachineGroup.from_wire(g) for g in stale] if stale is not None else None,
+                                       int(state.get("stale_reads", 0)))
+            features = state.get("advanced_features")
+            if features is None:
+                self._advanced_features = AdvancedFeatures(load_advanced_features_seed())
+                self._advanced_features_stale.restore(None, 0)
+            else:
+                self._advanced_features = AdvancedFeatures(dict(features["settings"]))
+                stale_features = features.get("stale")
+                self._advanced_features_stale.restore(
+                    AdvancedFeatures(dict(stale_features)) if stale_features is not None else None,
+                    int(features.get("stale_reads", 0)))
+            context = state.get("tenant_context")
+            self._tenant_context = TenantContext(copy.deepcopy(context) if context is not None
+                                                 else load_tenant_context_seed())
 
 
 # ---------------------------------------------------------------------------------------------------------------

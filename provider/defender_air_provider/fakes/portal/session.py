@@ -113,7 +113,7 @@ class PortalSession:
             return self.xsrf_token
 
     def forbid(self, *, writes_only: bool = False) -> None:
-        """The signed-in user lacks the role: 403 on every request (or on PUTs only, a read-only user)."""
+        """The signed-in user lacks the role: 403 on every request (or on writes only, a read-only user)."""
         with self.lock:
             self._forbidden = "writes" if writes_only else "all"
 
@@ -165,10 +165,11 @@ class PortalSession:
     def cookie_to_announce(self, method: str, status: int) -> str | None:
         """After answering a session request: the XSRF-TOKEN cookie value to set, if there is a new one.
 
-        XLR: the portal rotates XSRF-TOKEN "on every state-changing response". [inference] the old token is refused
+        XLR: the portal rotates XSRF-TOKEN "on every state-changing response" (docs/wire/defender-portal.md §4.3): a
+        successful PUT of the device groups or POST of the advanced features. [inference] the old token is refused
         from then on (no grace period is known).
         """
-        if method == "PUT" and 200 <= status < 300:
+        if method not in ("GET", "HEAD") and 200 <= status < 300:
             self._serial += 1
             self.xsrf_token = _mint("xsrf", self._serial, 31)
             self._previous_xsrf = None
