@@ -129,6 +129,29 @@ def device_groups(engine: Engine, tenant: FakeTenant) -> None:
         list(pool.map(engine.destroy, states))
 
 
+def advanced_features(engine: Engine, tenant: FakeTenant) -> None:
+    """EndpointAdvancedFeatures: requests per engine step (reads and saves of the one settings object)."""
+    reg = capture_registration(lambda: air.EndpointAdvancedFeatures(
+        "bench", auto_resolve_investigated_alerts=True, allow_or_block_file=True, edr_in_block_mode=True))
+    changed = capture_registration(lambda: air.EndpointAdvancedFeatures(
+        "bench", auto_resolve_investigated_alerts=True, allow_or_block_file=True, edr_in_block_mode=False))
+    rows: list[tuple[str, int]] = []
+    n, created = count(tenant, lambda: engine.up(reg))
+    rows.append(("create (pulumi up, adopts the object)", n))
+    state = created.state  # type: ignore[attr-defined]
+    n, _ = count(tenant, lambda: engine.preview(reg, state))
+    rows.append(("check + diff (pulumi preview)", n))
+    n, _ = count(tenant, lambda: engine.up(reg, state))
+    rows.append(("no-op pulumi up", n))
+    n, updated = count(tenant, lambda: engine.up(changed, state))
+    rows.append(("update (one toggle changed)", n))
+    n, _ = count(tenant, lambda: engine.refresh(updated.state))  # type: ignore[attr-defined]
+    rows.append(("refresh", n))
+    print("HTTP requests per operation, EndpointAdvancedFeatures (settings object + tenant context):")
+    for label, value in rows:
+        print(f"  {label:<36} {value}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -141,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
             engine = factory(config={"defender-air:emulatorUrl": server.url})
             requests_per_operation(engine, tenant)
+            advanced_features(engine, tenant)
             alert_policy_cycle(engine, tenant, args.resources, throttled=False)
             alert_policy_cycle(engine, tenant, args.resources, throttled=True)
             device_groups(engine, tenant)

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from .definitions.alert_policy import ALERT_POLICY
 from .definitions.device_group import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
+from .definitions.endpoint_advanced_features import ENDPOINT_ADVANCED_FEATURES
 from .definitions.fields import ResourceDefinition
 from .definitions.preset_policy_assignment import PRESET_POLICY_ASSIGNMENT
 from .handlers.alert_policy import AlertPolicyProvider
 from .handlers.base import AirProvider
 from .handlers.device_group import DefaultDeviceGroupProvider, DeviceGroupProvider
+from .handlers.endpoint_advanced_features import EndpointAdvancedFeaturesProvider
 from .handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
 
 
@@ -34,6 +36,7 @@ RESOURCES: tuple[RegisteredResource, ...] = (
     RegisteredResource(ALERT_POLICY, AlertPolicyProvider),
     RegisteredResource(DEVICE_GROUP, DeviceGroupProvider),
     RegisteredResource(DEFAULT_DEVICE_GROUP, DefaultDeviceGroupProvider),
+    RegisteredResource(ENDPOINT_ADVANCED_FEATURES, EndpointAdvancedFeaturesProvider),
 )
 
 

@@ -14,6 +14,7 @@ from .device_group import (
     DeviceGroupArgs,
     DeviceGroupRuleArgs,
 )
+from .endpoint_advanced_features import EndpointAdvancedFeatures, EndpointAdvancedFeaturesArgs
 from .enums import (
     AlertAggregationType,
     AlertCategory,
@@ -44,6 +45,8 @@ __all__ = [
     "DeviceGroupRuleArgs",
     "DeviceGroupRuleOperator",
     "DeviceGroupRuleProperty",
+    "EndpointAdvancedFeatures",
+    "EndpointAdvancedFeaturesArgs",
     "Preset",
     "PresetPolicyAssignment",
     "PresetPolicyAssignmentArgs",

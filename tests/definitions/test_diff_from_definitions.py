@@ -27,6 +27,11 @@ BASE: dict[str, dict[str, Any]] = {
         "rules": [{"property": "tag", "operator": "equals", "value": "tier0"}], "rank": 2, "user_groups": [],
         "adopt_existing": False, "group_id": "7", "requested_rank": 2, "rank_in_place": True, "user_group_ids": []},
     "DefaultDeviceGroup": {"automation_level": "full", "user_groups": [], "group_id": "1", "user_group_ids": []},
+    "EndpointAdvancedFeatures": {
+        "auto_resolve_investigated_alerts": True, "allow_or_block_file": True, "edr_in_block_mode": False,
+        "restrict_correlation_to_device_groups": True, "custom_network_indicators": True, "tamper_protection": True,
+        "device_discovery": True, "web_content_filtering": True, "download_quarantined_files": True,
+        "show_user_details": True, "automated_investigation_enabled": True},
 }
 # Create-time instructions: they change nothing on the service, so flipping them is no change.
 NEVER_A_CHANGE = {"adopt_existing"}

@@ -150,7 +150,17 @@ def default_device_group(engine: Engine, tenant: FakeTenant) -> tuple[str, dict[
                        "user_groups": [SOC_ANALYSTS_ID], "user_group_ids": [SOC_ANALYSTS_ID]}
 
 
+def advanced_features(engine: Engine, tenant: FakeTenant) -> tuple[str, dict[str, Any]]:
+    up(engine, lambda: air.EndpointAdvancedFeatures("features", edr_in_block_mode=True, device_discovery=False))
+    settings = tenant.portal.advanced_features()
+    # Device discovery is stored inverted (docs/wire/defender-portal.md §6.4).
+    assert settings["EnableWdavPassiveModeRemediation"] is True and settings["MagellanOptOut"] is True
+    return "default", {"edr_in_block_mode": True, "device_discovery": False, "auto_resolve_investigated_alerts": True,
+                       "allow_or_block_file": True, "automated_investigation_enabled": True}
+
+
 EXISTING: dict[str, Existing] = {
+    "EndpointAdvancedFeatures": advanced_features,
     "DeviceGroup": device_group,
     "AlertPolicy": alert_policy,
     "PresetPolicyAssignment": preset_assignment,
@@ -200,6 +210,8 @@ OUTSIDE_EDITS: dict[str, tuple[Callable[[FakeTenant, str], Any], str, Any]] = {
                                "eop_rule_state", "Disabled"),
     "DefaultDeviceGroup": (lambda t, i: t.portal.edit_group(_ungrouped_id(t), AutoRemediationLevel=3),
                            "automation_level", "full"),
+    "EndpointAdvancedFeatures": (lambda t, i: t.portal.edit_advanced_features(BlockListEnabled=False),
+                                 "allow_or_block_file", False),
 }
 
 
@@ -312,6 +324,8 @@ UP_ARGS: dict[str, Callable[[], dict[str, Any]]] = {
         "exclusions": air.RecipientScopeArgs(users=["ceo@contoso.onmicrosoft.com"]),
     },
     "DefaultDeviceGroup": lambda: {"automation_level": air.AutomationLevel.FULL, "user_groups": ["SOC Analysts"]},
+    "EndpointAdvancedFeatures": lambda: {"auto_resolve_investigated_alerts": True, "edr_in_block_mode": True,
+                                         "tamper_protection": False, "device_discovery": True},
 }
 
 
@@ -359,6 +373,8 @@ def test_args_form_with_enums_and_keyword_form_give_the_same_outputs(
     if registered.name in ("DeviceGroup", "DefaultDeviceGroup"):
         assert without(typed_tenant.portal.group(int(typed.outputs["group_id"])), "LastUpdated") == \
             without(plain_tenant.portal.group(int(plain.outputs["group_id"])), "LastUpdated")
+    if registered.name == "EndpointAdvancedFeatures":
+        assert typed_tenant.portal.advanced_features() == plain_tenant.portal.advanced_features()
     if registered.name == "PresetPolicyAssignment":
         for kind in ("eop", "atp"):
             assert without(typed_tenant.exchange.rule(kind, "strict"), "WhenChanged") == \

@@ -181,7 +181,8 @@ def test_every_input_and_output_field_appears(schema: dict[str, Any], definition
 
 
 EXPECTED_REPLACES = {"AlertPolicy": {"name", "threat_type"}, "PresetPolicyAssignment": {"preset"},
-                     "DeviceGroup": set(), "DefaultDeviceGroup": set()}  # CONTRACT.md: what is "immutable"
+                     "DeviceGroup": set(), "DefaultDeviceGroup": set(),
+                     "EndpointAdvancedFeatures": set()}  # CONTRACT.md: what is "immutable"
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=IDS)
@@ -197,7 +198,8 @@ def test_will_replace_on_changes_exactly_on_replacing_fields(schema: dict[str, A
 
 EXPECTED_REQUIRED_INPUTS = {"AlertPolicy": ["name"], "PresetPolicyAssignment": ["preset"],
                             "DeviceGroup": ["display_name", "automation_level"],
-                            "DefaultDeviceGroup": ["automation_level"]}  # CONTRACT.md's "required" arguments
+                            "DefaultDeviceGroup": ["automation_level"],
+                            "EndpointAdvancedFeatures": []}  # CONTRACT.md's "required" arguments
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=IDS)
@@ -332,8 +334,10 @@ MINIMAL_INPUTS: dict[str, dict[str, Any]] = {
                     "notify_users": ["secops@contoso.onmicrosoft.com"]},  # what New-ProtectionAlert needs
     "DeviceGroup": {"display_name": "Schema test group", "automation_level": "full"},
     "DefaultDeviceGroup": {"automation_level": "full"},
+    "EndpointAdvancedFeatures": {"auto_resolve_investigated_alerts": True},
 }
-GET_IDS = {"PresetPolicyAssignment": "standard", "DefaultDeviceGroup": "default"}  # the rest: the created id
+# The rest: the created id.
+GET_IDS = {"PresetPolicyAssignment": "standard", "DefaultDeviceGroup": "default", "EndpointAdvancedFeatures": "default"}
 
 
 @pytest.mark.parametrize("registered", RESOURCES, ids=IDS)

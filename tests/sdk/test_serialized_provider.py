@@ -34,6 +34,10 @@ GOLDEN: dict[str, str] = {
         "gASVUQAAAAAAAACMK2RlZmVuZGVyX2Fpcl9wcm92aWRlci5oYW5kbGVycy5kZXZpY2VfZ3JvdXCUjBpEZWZhdWx0RGV2aWNlR3JvdXBQ"
         "cm92aWRlcpSTlCmBlC4="
     ),
+    "EndpointAdvancedFeatures": (
+        "gASVZQAAAAAAAACMOWRlZmVuZGVyX2Fpcl9wcm92aWRlci5oYW5kbGVycy5lbmRwb2ludF9hZHZhbmNlZF9mZWF0dXJlc5SMIEVuZHBv"
+        "aW50QWR2YW5jZWRGZWF0dXJlc1Byb3ZpZGVylJOUKYGULg=="
+    ),
 }
 
 
