@@ -43,14 +43,17 @@ class AlertPolicyArgs:
     notify_user_throttle_threshold: pulumi.Input[int] | None = None
     notify_user_throttle_window: pulumi.Input[int] | None = None
     adopt_existing: pulumi.Input[bool] | None = None
+    ignore_missing: pulumi.Input[bool] | None = None
 
 
 class AlertPolicy(AirResource, module="air", name="AlertPolicy"):
     """An Office 365 alert policy (``*-ProtectionAlert``).
 
     For a built-in policy (``is_built_in``) only ``enabled``, ``notify_users``, ``notification_enabled`` and the
-    throttle settings may be set; deleting the resource stops managing it and leaves it as it is. A custom
-    policy is created, updated in place and removed. An optional setting left unset is not managed.
+    throttle settings may be set; deleting the resource stops managing it and leaves it as it is. With
+    ``ignore_missing=True`` a built-in the tenant lacks (Microsoft retires some) is kept with ``present`` false
+    instead of failing. A custom policy is created, updated in place and removed. An optional setting left unset is
+    not managed.
     """
 
     _definition = ALERT_POLICY
@@ -89,8 +92,12 @@ class AlertPolicy(AirResource, module="air", name="AlertPolicy"):
     """The notification window in minutes."""
     adopt_existing: pulumi.Output[bool]
     """Custom policies only: take over an existing policy of the same name (it is then updated to match)."""
+    ignore_missing: pulumi.Output[bool]
+    """Built-in policies only: where the tenant lacks the policy (Microsoft retires some), create and refresh succeed without any write, with `present` false and a warning, instead of failing."""  # noqa: E501
     is_built_in: pulumi.Output[bool]
     """Whether the policy is a built-in (system) policy."""
+    present: pulumi.Output[bool]
+    """Whether the policy exists in the tenant: false only for a built-in it lacks, kept with `ignore_missing`."""
     policy_id: pulumi.Output[str]
     """The service's ImmutableId of the policy (also the resource id)."""
     service_name: pulumi.Output[str]
@@ -123,6 +130,7 @@ class AlertPolicy(AirResource, module="air", name="AlertPolicy"):
         notify_user_throttle_threshold: pulumi.Input[int] | None = None,
         notify_user_throttle_window: pulumi.Input[int] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
+        ignore_missing: pulumi.Input[bool] | None = None,
     ) -> None:
         ...
 
