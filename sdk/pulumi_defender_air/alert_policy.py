@@ -1,4 +1,8 @@
-"""``AlertPolicy``: an Office 365 alert policy (built-in policies are adopted, custom ones created)."""
+"""``AlertPolicy``: an Office 365 alert policy (built-in policies are adopted, custom ones created).
+
+The catalogue's name lists (``AIR_TRIGGER_ALERT_POLICIES``, ``BUILT_IN_ALERT_POLICIES``) live in
+``built_in_alert_policies`` and stay importable from here, where they were first defined.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,12 @@ from typing import Any, overload
 import pulumi
 
 from defender_air_provider.definitions.alert_policy import ALERT_POLICY
-from defender_air_provider.handlers.alert_policy_catalogue import AIR_TRIGGERS, CATALOGUE, without_zwsp
+from defender_air_provider.handlers.alert_policy_catalogue import without_zwsp
 
 from ._utilities import AirResource, claim_singleton, split_call
+from .built_in_alert_policies import AIR_TRIGGER_ALERT_POLICIES as AIR_TRIGGER_ALERT_POLICIES
+from .built_in_alert_policies import BUILT_IN_ALERT_POLICIES as BUILT_IN_ALERT_POLICIES
 from .enums import AlertAggregationType, AlertCategory, AlertSeverity, AlertThreatType
-
-#: Names of the built-in alert policies that start automated investigations (Microsoft's alert-policies article,
-#: "Automated investigation" = Yes). If they are disabled or replaced by custom alerts, AIR isn't triggered. Names
-#: are given without the trailing zero-width space some of them carry on the service.
-AIR_TRIGGER_ALERT_POLICIES: tuple[str, ...] = tuple(p.display_name for p in AIR_TRIGGERS if not p.retired)
-#: Every built-in alert policy of the shipped catalogue (display names).
-BUILT_IN_ALERT_POLICIES: tuple[str, ...] = tuple(p.display_name for p in CATALOGUE)
 
 
 @dataclass(kw_only=True)
