@@ -33,8 +33,9 @@ standard = air.PresetPolicyAssignment(
 
 air_triggers = [
     # Resource names from the policy names, so they stay stable whatever the catalogue's order.
+    # ignore_missing: a tenant that lacks one (Microsoft retires built-ins) keeps it as present=False.
     air.AlertPolicy("air-" + re.sub(r"[^a-z0-9]+", "-", policy_name.lower()).strip("-"), name=policy_name,
-                    enabled=True)
+                    enabled=True, ignore_missing=True)
     for policy_name in air.AIR_TRIGGER_ALERT_POLICIES
 ]
 

@@ -7,6 +7,13 @@
 """
 
 from .alert_policy import AIR_TRIGGER_ALERT_POLICIES, BUILT_IN_ALERT_POLICIES, AlertPolicy, AlertPolicyArgs
+from .built_in_alert_policies import (
+    BUILT_IN_ALERT_POLICY_CATALOGUE,
+    SCUBAGEAR_REQUIRED_ALERT_POLICIES,
+    BuiltInAlertPolicy,
+    BuiltInAlertPolicyStatus,
+    built_in_alert_policy,
+)
 from .device_group import (
     DefaultDeviceGroup,
     DefaultDeviceGroupArgs,
@@ -31,6 +38,8 @@ from .preset_policy_assignment import PresetPolicyAssignment, PresetPolicyAssign
 __all__ = [
     "AIR_TRIGGER_ALERT_POLICIES",
     "BUILT_IN_ALERT_POLICIES",
+    "BUILT_IN_ALERT_POLICY_CATALOGUE",
+    "SCUBAGEAR_REQUIRED_ALERT_POLICIES",
     "AlertAggregationType",
     "AlertCategory",
     "AlertPolicy",
@@ -38,6 +47,8 @@ __all__ = [
     "AlertSeverity",
     "AlertThreatType",
     "AutomationLevel",
+    "BuiltInAlertPolicy",
+    "BuiltInAlertPolicyStatus",
     "DefaultDeviceGroup",
     "DefaultDeviceGroupArgs",
     "DeviceGroup",
@@ -52,4 +63,5 @@ __all__ = [
     "PresetPolicyAssignmentArgs",
     "RecipientScopeArgs",
     "RuleState",
+    "built_in_alert_policy",
 ]

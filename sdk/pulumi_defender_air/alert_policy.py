@@ -1,4 +1,8 @@
-"""``AlertPolicy``: an Office 365 alert policy (built-in policies are adopted, custom ones created)."""
+"""``AlertPolicy``: an Office 365 alert policy (built-in policies are adopted, custom ones created).
+
+The catalogue's name lists (``AIR_TRIGGER_ALERT_POLICIES``, ``BUILT_IN_ALERT_POLICIES``) live in
+``built_in_alert_policies`` and stay importable from here, where they were first defined.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,12 @@ from typing import Any, overload
 import pulumi
 
 from defender_air_provider.definitions.alert_policy import ALERT_POLICY
-from defender_air_provider.handlers.alert_policy_catalogue import AIR_TRIGGERS, CATALOGUE, without_zwsp
+from defender_air_provider.handlers.alert_policy_catalogue import without_zwsp
 
 from ._utilities import AirResource, claim_singleton, split_call
+from .built_in_alert_policies import AIR_TRIGGER_ALERT_POLICIES as AIR_TRIGGER_ALERT_POLICIES
+from .built_in_alert_policies import BUILT_IN_ALERT_POLICIES as BUILT_IN_ALERT_POLICIES
 from .enums import AlertAggregationType, AlertCategory, AlertSeverity, AlertThreatType
-
-#: Names of the built-in alert policies that start automated investigations (Microsoft's alert-policies article,
-#: "Automated investigation" = Yes). If they are disabled or replaced by custom alerts, AIR isn't triggered. Names
-#: are given without the trailing zero-width space some of them carry on the service.
-AIR_TRIGGER_ALERT_POLICIES: tuple[str, ...] = tuple(p.display_name for p in AIR_TRIGGERS if not p.retired)
-#: Every built-in alert policy of the shipped catalogue (display names).
-BUILT_IN_ALERT_POLICIES: tuple[str, ...] = tuple(p.display_name for p in CATALOGUE)
 
 
 @dataclass(kw_only=True)
@@ -43,14 +42,17 @@ class AlertPolicyArgs:
     notify_user_throttle_threshold: pulumi.Input[int] | None = None
     notify_user_throttle_window: pulumi.Input[int] | None = None
     adopt_existing: pulumi.Input[bool] | None = None
+    ignore_missing: pulumi.Input[bool] | None = None
 
 
 class AlertPolicy(AirResource, module="air", name="AlertPolicy"):
     """An Office 365 alert policy (``*-ProtectionAlert``).
 
     For a built-in policy (``is_built_in``) only ``enabled``, ``notify_users``, ``notification_enabled`` and the
-    throttle settings may be set; deleting the resource stops managing it and leaves it as it is. A custom
-    policy is created, updated in place and removed. An optional setting left unset is not managed.
+    throttle settings may be set; deleting the resource stops managing it and leaves it as it is. With
+    ``ignore_missing=True`` a built-in the tenant lacks (Microsoft retires some) is kept with ``present`` false
+    instead of failing. A custom policy is created, updated in place and removed. An optional setting left unset is
+    not managed.
     """
 
     _definition = ALERT_POLICY
@@ -89,8 +91,12 @@ class AlertPolicy(AirResource, module="air", name="AlertPolicy"):
     """The notification window in minutes."""
     adopt_existing: pulumi.Output[bool]
     """Custom policies only: take over an existing policy of the same name (it is then updated to match)."""
+    ignore_missing: pulumi.Output[bool]
+    """Built-in policies only: where the tenant lacks the policy (Microsoft retires some), create and refresh succeed without any write, with `present` false and a warning, instead of failing."""  # noqa: E501
     is_built_in: pulumi.Output[bool]
     """Whether the policy is a built-in (system) policy."""
+    present: pulumi.Output[bool]
+    """Whether the policy exists in the tenant: false only for a built-in it lacks, kept with `ignore_missing`."""
     policy_id: pulumi.Output[str]
     """The service's ImmutableId of the policy (also the resource id)."""
     service_name: pulumi.Output[str]
@@ -123,6 +129,7 @@ class AlertPolicy(AirResource, module="air", name="AlertPolicy"):
         notify_user_throttle_threshold: pulumi.Input[int] | None = None,
         notify_user_throttle_window: pulumi.Input[int] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
+        ignore_missing: pulumi.Input[bool] | None = None,
     ) -> None:
         ...
 

@@ -16,8 +16,8 @@ BASE: dict[str, dict[str, Any]] = {
         "notification_enabled": True, "severity": "Low", "category": "Others", "threat_type": "Activity",
         "operations": ["SearchRemoved"], "aggregation_type": "SimpleAggregation", "threshold": 5, "time_window": 60,
         "filter": "x", "description": "d", "comment": "c", "notify_user_throttle_threshold": 5,
-        "notify_user_throttle_window": 60, "adopt_existing": False, "is_built_in": False, "policy_id": "id-1",
-        "service_name": "Content search deleted"},
+        "notify_user_throttle_window": 60, "adopt_existing": False, "ignore_missing": False, "is_built_in": False,
+        "present": True, "policy_id": "id-1", "service_name": "Content search deleted"},
     "PresetPolicyAssignment": {
         "preset": "strict", "enabled": True, "recipients": {"users": [], "groups": ["vip@contoso.com"], "domains": []},
         "exclusions": {"users": [], "groups": [], "domains": []}, "defender_for_office365": True,

@@ -75,8 +75,8 @@ def test_air_rules_are_present_with_their_full_filters() -> None:
         assert p.source == "S" and not p.retired and not p.filter_truncated, p.name
         assert p.filter is not None or p.operation is not None, p.name
     # The handlers' catalogue is the same file: same rows, same order, same flags.
-    assert [(c.name, c.immutable_id, c.air, c.orca242, c.scuba, c.retired) for c in CATALOGUE] == [
-        (p.name, p.immutable_id, p.air, p.orca242, p.scuba, p.retired) for p in POLICIES]
+    assert [(c.name, c.immutable_id, c.air, c.orca242, c.scuba, c.replaced_by, c.retired) for c in CATALOGUE] == [
+        (p.name, p.immutable_id, p.air, p.orca242, p.scuba, p.replaced_by, p.retired) for p in POLICIES]
     assert {c.immutable_id for c in AIR_TRIGGERS} == {p.immutable_id for p in air}
     for p in POLICIES:
         found = find_built_in(p.name.rstrip(ZWSP).upper())
@@ -169,3 +169,31 @@ def test_securitysuite_4_1_is_the_list_of_o365_policies_3_5() -> None:
     paragraph = paragraph[:paragraph.index("MS.SECURITYSUITE.4.1")]
     names = {" ".join(name.split()) for name in re.findall(r"\"([^\"]+)\"", paragraph)}  # names wrap lines
     assert names == {p.name for p in POLICIES if "MS.SECURITYSUITE.4.1" in p.scuba}
+
+
+# -- replaced built-ins (docs/wire/security-compliance.md §3.5, from APDOC) ----------------------------------------
+
+WIRE_PAGE = Path(__file__).resolve().parents[2] / "docs" / "wire" / "security-compliance.md"
+
+
+def test_replaced_by_is_the_wire_pages_list_of_replacements() -> None:
+    text = WIRE_PAGE.read_text(encoding="utf-8")
+    section = text[text.index("### 3.5"):text.index("## 4.")]
+    bullet = section[section.index("APDOC marks three AIR built-ins as replaced"):]
+    bullet = " ".join(bullet[:bullet.index("Source: APDOC")].split())  # names wrap lines
+    pairs = re.findall(r"(?:: |; )([^;:→]+?) → ([^;(]+?)(?= \(|;|\. )", bullet)
+    names = {p.name.rstrip(ZWSP): p for p in POLICIES}
+    documented = {(old, new) for old, new in pairs}
+    assert len(documented) == 3
+    stored = {(p.name.rstrip(ZWSP), by_id()[p.replaced_by].name.rstrip(ZWSP)) for p in POLICIES if p.replaced_by}
+    assert stored == documented
+    for old, new in documented:  # both ends are AIR triggers that exist today
+        assert names[old].air and names[new].air and not names[old].retired and not names[new].retired
+
+
+def test_the_replaced_rows_are_the_legacy_rows_of_the_catalogue_table() -> None:
+    text = WIRE_PAGE.read_text(encoding="utf-8")
+    section = text[text.index("### 4.2"):text.index("### 4.3")]
+    legacy = {line.split("|")[1].strip() for line in section.splitlines()
+              if line.startswith("| ") and "legacy" in line}
+    assert legacy == {p.name for p in POLICIES if p.replaced_by}

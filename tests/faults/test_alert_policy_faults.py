@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from defender_air_provider.core.errors import DefenderAirError
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers import context
 from defender_air_provider.handlers.alert_policy import AlertPolicyProvider
@@ -77,3 +80,48 @@ def test_expired_token_is_refreshed(tenant: FakeTenant) -> None:
         tenant.auth.revoke(token)
     P.create(custom(name="Another policy"))
     assert len(named(tenant, "Another policy")) == 1
+
+
+# -- ignore_missing: only a successful read can show that the tenant lacks a built-in ------------------------------
+
+MALWARE = "Email messages containing malware removed after delivery"
+MALWARE_ID = "0179b3f7-3fda-40c3-8f24-278563978dbb"
+
+
+def kept_built_in(**overrides: Any) -> dict[str, Any]:
+    props: dict[str, Any] = {"name": MALWARE, "enabled": True, "notify_users": ["secops@contoso.onmicrosoft.com"],
+                             "adopt_existing": False, "ignore_missing": True}
+    props.update(overrides)
+    return props
+
+
+def fail_every_read(tenant: FakeTenant, status: int) -> None:
+    context.current().alert_policies.invalidate()  # no list cached from an earlier call
+    if status == 429:
+        tenant.faults.throttle("compliance", "Get-ProtectionAlert", retry_after=2, times=1000)
+    else:
+        tenant.faults.unavailable("compliance", "Get-ProtectionAlert", status=status, times=1000)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("present", [True, False], ids=["present", "missing"])
+def test_a_failed_read_is_an_error_never_present_false(tenant: FakeTenant, status: int, present: bool) -> None:
+    if not present:
+        tenant.compliance.remove_policy(MALWARE_ID)
+    created = P.create(kept_built_in())
+    assert created.outs is not None and created.outs["present"] is present
+    fail_every_read(tenant, status)
+    tenant.log.clear()
+    with pytest.raises(DefenderAirError, match=r"AlertPolicy '.*' \(read\)"):
+        P.read(created.id, created.outs)
+    with pytest.raises(DefenderAirError, match=r"\(update\)"):
+        P.update(created.id, created.outs, kept_built_in(notify_users=["soc@contoso.onmicrosoft.com"]))
+    with pytest.raises(DefenderAirError, match=r"\(create\)"):
+        P.create(kept_built_in())
+    assert not [e for e in tenant.log.entries if e.operation in ("Set-ProtectionAlert", "New-ProtectionAlert")]
+    sleep = context.current().sleep
+    assert isinstance(sleep, RecordingSleep) and sleep.waits  # retried (with backoff) before giving up
+    # Once the service answers again, the same resource reads as it is.
+    tenant.faults.clear()
+    read = P.read(created.id, created.outs)
+    assert read.id == MALWARE_ID and read.outs is not None and read.outs["present"] is present

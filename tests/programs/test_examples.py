@@ -37,6 +37,9 @@ def test_quickstart_deploys_against_the_emulator(engine_factory: EngineFactory) 
         engine = engine_factory(config={"defender-air:emulatorUrl": server.url})
         registrations = run_example("quickstart")
         assert len(registrations) == 3 + len(air.AIR_TRIGGER_ALERT_POLICIES)
+        alert_policies = [r for r in registrations if r.type_token.endswith(":AlertPolicy")]
+        assert len(alert_policies) == len(air.AIR_TRIGGER_ALERT_POLICIES)
+        assert all(r.inputs["ignore_missing"] is True for r in alert_policies)  # works on every tenant
         states = [engine.up(reg).state for reg in registrations]
         assert tenant.exchange.rule("eop", "strict")["State"] == "Enabled"  # type: ignore[index]
         ungrouped = next(g for g in tenant.portal.groups() if g["IsUnassignedMachineGroup"])
@@ -52,13 +55,15 @@ def test_quickstart_deploys_against_the_emulator(engine_factory: EngineFactory) 
 def test_alert_policies_example_pins_every_air_trigger_and_declares_one_custom_alert(
         engine_factory: EngineFactory) -> None:
     regs = run_example("alert-policies")
-    built_ins = [r for r in regs if r.inputs["name"] in air.AIR_TRIGGER_ALERT_POLICIES]
-    assert sorted(r.inputs["name"] for r in built_ins) == sorted(air.AIR_TRIGGER_ALERT_POLICIES)
+    wanted = set(air.AIR_TRIGGER_ALERT_POLICIES) | set(air.SCUBAGEAR_REQUIRED_ALERT_POLICIES)
+    built_ins = [r for r in regs if r.inputs["name"] in wanted]
+    assert sorted(r.inputs["name"] for r in built_ins) == sorted(wanted)  # each once
     assert all(r.inputs["enabled"] is True and r.inputs["notify_users"] == ["secops@contoso.onmicrosoft.com"]
-               and r.inputs["notification_enabled"] is True for r in built_ins)
+               and r.inputs["notification_enabled"] is True and r.inputs["ignore_missing"] is True
+               for r in built_ins)
     (custom,) = [r for r in regs if r not in built_ins]
     assert custom.inputs["threat_type"] == "Activity" and custom.inputs["aggregation_type"] == "None"
-    assert custom.inputs["operations"] == ["SearchRemoved"]
+    assert custom.inputs["operations"] == ["SearchRemoved"] and custom.inputs["ignore_missing"] is False
 
     tenant = FakeTenant("presets_on", compliance_e5=False)  # a single-event alert needs no E5
     with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
@@ -67,7 +72,25 @@ def test_alert_policies_example_pins_every_air_trigger_and_declares_one_custom_a
         assert tenant.log.count("compliance", "New-ProtectionAlert") == 1
         assert sum(1 for s in states if s.outputs["is_built_in"]) == len(built_ins)
         for state in states:
+            assert state.outputs["present"] is True
             assert tenant.compliance.policy(state.id)["Disabled"] is False  # type: ignore[index]
+
+
+def test_alert_policies_example_works_on_a_tenant_that_lacks_the_replaced_built_ins(
+        engine_factory: EngineFactory) -> None:
+    replaced = [e for e in air.BUILT_IN_ALERT_POLICY_CATALOGUE.values()
+                if e.name in air.AIR_TRIGGER_ALERT_POLICIES and e.status is air.BuiltInAlertPolicyStatus.REPLACED]
+    assert len(replaced) == 3
+    tenant = FakeTenant("presets_on")
+    for entry in replaced:  # "will eventually go away": a tenant where Microsoft has removed them
+        assert tenant.compliance.remove_policy(entry.policy_id)
+    with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
+        engine = engine_factory(config={"defender-air:emulatorUrl": server.url})
+        states = {reg.inputs["name"]: engine.up(reg).state for reg in run_example("alert-policies")}
+    for entry in replaced:
+        assert states[entry.name].outputs["present"] is False and states[entry.name].id == entry.policy_id
+        assert entry.replaced_by is not None and states[entry.replaced_by].outputs["present"] is True
+    assert sum(1 for s in states.values() if s.outputs["present"] is False) == 3
 
 
 def test_device_groups_example(engine_factory: EngineFactory) -> None:

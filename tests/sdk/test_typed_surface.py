@@ -59,6 +59,7 @@ SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         "notify_user_throttle_threshold": 3,
         "notify_user_throttle_window": 120,
         "adopt_existing": True,
+        "ignore_missing": True,
     },
     "DeviceGroup": lambda: {
         "display_name": "Tier 0 servers",

@@ -17,6 +17,9 @@ row order of the source table (docs/wire/security-compliance.md §4, each fact w
 * ``scuba``: the ScubaGear policies that require the alert enabled: MS.DEFENDER.5.1 (Rego ``RequiredAlerts``)
   and/or MS.SECURITYSUITE.4.1 (``SecuritySuiteConfig.rego``); the two lists differ by one policy each
   (docs/wire/security-compliance.md §3.5);
+* ``replaced_by``: the ImmutableId of the built-in that Microsoft's alert-policies article says replaced this one
+  ("This alert policy will eventually go away, so we recommend disabling it", docs/wire/security-compliance.md §3.5),
+  or null;
 * ``retired``: one of the four legacy alerts Microsoft removed in 2024 (message center MC822720,
   docs/wire/security-compliance.md §5.5).
 
@@ -24,7 +27,8 @@ Fields: the PascalCase ones are the service's own property values, exactly as ``
 (``Name`` keeps its trailing zero-width space, written ``\\u200b`` in the file so it can be seen; ``Operation`` and
 ``Filter`` are null where the policy has none); the lower-case ones are what we know about the policy:
 ``filter_truncated`` (only the truncated ``Filter`` of §4.2 is known: the value is that prefix, without the ellipsis),
-``source`` (``S`` or ``T``, as above) and the flags ``air``, ``orca242``, ``scuba`` (baseline ids) and ``retired``.
+``source`` (``S`` or ``T``, as above), the flags ``air``, ``orca242``, ``scuba`` (baseline ids) and ``retired``, and
+``replaced_by``.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class BuiltInAlertPolicyRecord:
     air: bool
     orca242: bool
     scuba: tuple[str, ...]
+    replaced_by: str | None  # ImmutableId of the built-in that replaces it (docs/wire/security-compliance.md §3.5)
     retired: bool
 
 
@@ -83,7 +88,7 @@ def _strings(entry: dict[str, Any], key: str, *, nullable: bool = False) -> tupl
 
 def _record(entry: dict[str, Any]) -> BuiltInAlertPolicyRecord:
     expected = {"Name", "ImmutableId", "ThreatType", "Severity", "Category", "AggregationType", "Operation",
-                "Filter", "filter_truncated", "source", "air", "orca242", "scuba", "retired"}
+                "Filter", "filter_truncated", "source", "air", "orca242", "scuba", "replaced_by", "retired"}
     if set(entry) != expected:
         raise ValueError(f"{BUILT_IN_ALERT_POLICIES_FILE}: {entry.get('Name')!r} has the fields {sorted(entry)}, "
                          f"expected {sorted(expected)}")
@@ -104,6 +109,7 @@ def _record(entry: dict[str, Any]) -> BuiltInAlertPolicyRecord:
         air=_flag(entry, "air"),
         orca242=_flag(entry, "orca242"),
         scuba=_strings(entry, "scuba") or (),
+        replaced_by=_text(entry, "replaced_by", nullable=True),
         retired=_flag(entry, "retired"),
     )
 
@@ -112,5 +118,10 @@ def _record(entry: dict[str, Any]) -> BuiltInAlertPolicyRecord:
 def built_in_alert_policies() -> tuple[BuiltInAlertPolicyRecord, ...]:
     """Every built-in alert policy of ``built_in_alert_policies.json``, in file order (read once, then cached)."""
     text = resources.files(__name__).joinpath(BUILT_IN_ALERT_POLICIES_FILE).read_text(encoding="utf-8")
-    policies = json.loads(text)["policies"]
-    return tuple(_record(entry) for entry in policies)
+    records = tuple(_record(entry) for entry in json.loads(text)["policies"])
+    ids = {record.immutable_id for record in records}
+    for record in records:
+        if record.replaced_by is not None and record.replaced_by not in ids - {record.immutable_id}:
+            raise ValueError(f"{BUILT_IN_ALERT_POLICIES_FILE}: replaced_by of {record.name!r} must be the ImmutableId "
+                             "of another policy in the file")
+    return records

@@ -13,8 +13,9 @@ ALERT_POLICY = ResourceDefinition(
     name="AlertPolicy",
     doc=("An Office 365 alert policy (``*-ProtectionAlert``). Built-in (system) policies are adopted, never "
          "created or removed: only ``enabled``, ``notify_users``, ``notification_enabled`` and the throttle "
-         "settings may be set on them, and deleting the resource leaves them as they are. Custom policies are "
-         "created, updated in place and removed. An optional setting left unset is not managed."),
+         "settings may be set on them, and deleting the resource leaves them as they are; with ``ignore_missing`` a "
+         "built-in the tenant lacks is skipped (``present`` false). Custom policies are created, updated in place and "
+         "removed. An optional setting left unset is not managed."),
     id_doc="the policy's ImmutableId (`policy_id`)",
     fields=(
         Field("name", Kind.STRING, "Identity; changing it replaces the policy (the new one is created before the "
@@ -49,8 +50,13 @@ ALERT_POLICY = ResourceDefinition(
               wire="NotifyUserThrottleWindow", minimum=1),
         Field("adopt_existing", Kind.BOOL, "Custom policies only: take over an existing policy of the same name "
               "(it is then updated to match).", default=False, on_built_in=False),
+        Field("ignore_missing", Kind.BOOL, "Built-in policies only: where the tenant lacks the policy (Microsoft "
+              "retires some), create and refresh succeed without any write, with `present` false and a warning, "
+              "instead of failing.", default=False),
         Field("is_built_in", Kind.BOOL, "Whether the policy is a built-in (system) policy.", wire="IsSystemRule",
               input=False, computed=True),
+        Field("present", Kind.BOOL, "Whether the policy exists in the tenant: false only for a built-in it lacks, "
+              "kept with `ignore_missing`.", input=False, computed=True),
         Field("policy_id", Kind.STRING, "The service's ImmutableId of the policy (also the resource id).",
               wire="ImmutableId", input=False, computed=True),
         Field("service_name", Kind.STRING, "The policy's exact name on the service (with any trailing zero-width "

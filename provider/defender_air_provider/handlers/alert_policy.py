@@ -3,6 +3,20 @@
 Built-in (system) policies are adopted, never created or removed; only the settings the portal lets you
 change are sent to them. Custom policies are created, updated in place (only what changed) and removed.
 The resource id is the policy's ImmutableId.
+
+``ignore_missing`` (built-ins only): Microsoft removes built-ins now and then (docs/wire/security-compliance.md §5.5)
+and has announced that the replaced ones "will eventually go away" (§3.5). Where the tenant lacks the built-in, create,
+refresh and update write nothing and keep the resource with ``present=False`` and a warning; once the policy is there
+again, refresh shows it and the next update applies the managed settings. Which names it may be used with:
+
+* check refuses it only together with an argument that makes the policy a custom one (``severity``, ``category``,
+  ..., ``adopt_existing``), which is certain without an API call. A name outside the shipped catalogue is accepted: the
+  tenant may have built-ins the catalogue does not know (Microsoft adds new ones; §4.1 lists one seen elsewhere).
+* create decides the rest from what the tenant has: an existing built-in is adopted as usual; an existing custom
+  policy is refused (ignore_missing would hide that it is not a built-in); a name that neither exists nor is in the
+  catalogue is refused too, since nothing shows it is a built-in (a typo would otherwise pass silently, and a custom
+  policy would never be created). Only a catalogued built-in, whose ImmutableId is the same in every tenant (§5.1),
+  is skipped at create.
 """
 
 from __future__ import annotations
@@ -17,7 +31,7 @@ from ..core.redaction import get_logger
 from ..definitions.alert_policy import ALERT_POLICY
 from ..definitions.enums import AlertAggregationType, AlertThreatType
 from . import context
-from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, without_zwsp
+from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, replacement_of, without_zwsp
 from .base import AirProvider, create_once, failures_named
 from .fields import changed_inputs, check_inputs, decode, replaced
 from .values import is_address, is_unknown
@@ -26,7 +40,8 @@ LOG = get_logger()
 KIND = ALERT_POLICY.name
 SETTINGS = tuple(WIRE_NAMES)  # the service settings, in the definition's order
 NEW_REQUIRES = ("category", "threat_type", "notify_users")  # New-ProtectionAlert's mandatory parameters
-BUILT_IN_ONLY = ", ".join(f.name for f in ALERT_POLICY.inputs if f.on_built_in and f.name != "name")
+BUILT_IN_ONLY = ", ".join(f.name for f in ALERT_POLICY.inputs if f.on_built_in and f.wire and f.name != "name")
+INSTRUCTIONS = ("name", "adopt_existing", "ignore_missing")  # arguments that are not settings of the service
 
 
 class AlertPolicyError(DefenderAirError):
@@ -89,6 +104,12 @@ def _check(news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
         for prop in _not_editable(inputs):
             fail(prop, f"'{built_in.display_name}' is a built-in alert policy: only {BUILT_IN_ONLY} can be set on it, "
                        f"not {prop}.")
+    elif inputs.get("ignore_missing") is True and _not_editable(inputs):
+        # Not catalogued: it may still be a built-in the catalogue does not know (decided at create), but these
+        # arguments make it a custom policy, which ignore_missing would silently never create.
+        fail("ignore_missing", f"ignore_missing is for built-in alert policies only, and "
+                               f"{', '.join(_not_editable(inputs))} can only be set on a custom policy: remove "
+                               "ignore_missing, or those arguments if the policy is a built-in.")
     return inputs, failures
 
 
@@ -107,10 +128,31 @@ def _outputs(props: dict[str, Any], policy: AlertPolicy, desired: AlertPolicySet
                            for name, v in merged.items()}
     out["name"] = props.get("name") or policy.name
     out["adopt_existing"] = bool(props.get("adopt_existing"))
+    out["ignore_missing"] = bool(props.get("ignore_missing"))
     out["is_built_in"] = policy.is_built_in
+    out["present"] = True
     out["policy_id"] = policy.immutable_id
     out["service_name"] = policy.name  # exact, with any zero-width space: what later calls use
     return out
+
+
+def _absent_outputs(props: dict[str, Any], policy_id: str, service_name: str) -> dict[str, Any]:
+    """A built-in the tenant lacks, kept with ignore_missing: the managed settings as given (nothing was written)."""
+    out: dict[str, Any] = {name: _listed(name, props.get(name)) for name in SETTINGS}
+    out["name"] = props.get("name")
+    out["adopt_existing"] = bool(props.get("adopt_existing"))
+    out["ignore_missing"] = bool(props.get("ignore_missing"))
+    out["is_built_in"] = True
+    out["present"] = False
+    out["policy_id"] = policy_id
+    out["service_name"] = service_name
+    return out
+
+
+def _inputs_of(outputs: dict[str, Any]) -> dict[str, Any]:
+    """What refresh reports as the inputs: the settings a resource of this kind can manage, and the instructions."""
+    keep = BUILT_IN_EDITABLE if outputs.get("is_built_in") else set(SETTINGS)
+    return {k: v for k, v in outputs.items() if k in keep or k in INSTRUCTIONS}
 
 
 def _find(name: str, policy_id: str | None = None, *, by_name: bool = True) -> AlertPolicy | None:
@@ -130,6 +172,11 @@ def _find(name: str, policy_id: str | None = None, *, by_name: bool = True) -> A
     return next((p for p in policies if identity_key(p.name) == key), None)
 
 
+def _skips_missing(props: dict[str, Any]) -> bool:
+    """A built-in kept while the tenant lacks it (ignore_missing): refresh and update never report it gone."""
+    return props.get("ignore_missing") is True and props.get("is_built_in") is True
+
+
 # ---------------------------------------------------------------------------------------------- provider
 class AlertPolicyProvider(AirProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -143,6 +190,9 @@ class AlertPolicyProvider(AirProvider):
             "name": lambda old, new: identity_key(str(old or "")) == identity_key(str(new)),
             # Compared only where the old value is known: an unset threat_type was never managed.
             "threat_type": lambda old, new: old is None or str(old).lower() == str(new).lower(),
+            # Stored so that refresh knows whether a missing built-in is kept; state from before it existed means
+            # False.
+            "ignore_missing": lambda old, new: bool(old) == bool(new),
         }, ignore=("adopt_existing",))  # a create-time instruction: flipping it later changes nothing
         replaces = replaced(ALERT_POLICY, changed)
         # A new name does not clash with the old one: create the new policy before removing the old. With the same
@@ -155,6 +205,11 @@ class AlertPolicyProvider(AirProvider):
         desired = settings_of(props)
         with failures_named(KIND, name, "create"):
             existing = _find(name)
+            if props.get("ignore_missing") and (existing is None or not existing.is_built_in):
+                catalogued = _skippable_built_in(name, existing)
+                _warn_missing(name, catalogued, existing)
+                return CreateResult(catalogued.immutable_id,
+                                    _absent_outputs(props, catalogued.immutable_id, catalogued.name))
             if existing is not None and existing.is_built_in:
                 policy = _adopt_built_in(existing, desired, props)
             elif existing is not None:
@@ -167,16 +222,21 @@ class AlertPolicyProvider(AirProvider):
         name = str(props.get("name") or "")
         with failures_named(KIND, name or id_, "read"):
             policy = _find(name, id_, by_name=bool(props.get("is_built_in", True)))
+        if policy is not None and props.get("is_built_in") is True and not policy.is_built_in:
+            policy = None  # a custom policy took the name of a built-in that is gone: not ours to manage
         if policy is None:
+            if _skips_missing(props):
+                _warn_missing(name, find_built_in(name), None)
+                # As last seen (unmanaged settings included): nothing can be read.
+                outputs = _absent_outputs(props, id_, str(props.get("service_name") or name))
+                return ReadResult(id_, outputs, _inputs_of(outputs))
             return ReadResult(None, {})
         # ``Get-ProtectionAlert`` has no Description property (docs/wire/security-compliance.md §3.4): what was set
         # stays as last written, since it cannot be observed.
         unobservable = AlertPolicySettings(description=props.get("description")) \
             if policy.settings.description is None else AlertPolicySettings()
         outputs = _outputs(props, policy, unobservable)
-        keep = BUILT_IN_EDITABLE if policy.is_built_in else set(SETTINGS)
-        inputs = {k: v for k, v in outputs.items() if k in keep or k in ("name", "adopt_existing")}
-        return ReadResult(id_, outputs, inputs)
+        return ReadResult(id_, outputs, _inputs_of(outputs))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         name = str(news["name"]).strip()
@@ -186,11 +246,14 @@ class AlertPolicyProvider(AirProvider):
             changed = _changed(settings_of(olds), desired)
             if olds.get("is_built_in"):
                 _refuse_not_editable(name, news)
+                if news.get("ignore_missing") or olds.get("present") is False:
+                    return UpdateResult(_update_maybe_missing(id_, olds, news, desired))
                 _set_built_in(identity, desired, changed)
             else:
                 context.current().alert_policies.update(identity, desired, changed)
         outputs = {**olds, **{k: (list(v) if k in LIST_FIELDS else v) for k, v in desired.given().items()}}
         outputs["name"], outputs["adopt_existing"] = news.get("name"), bool(news.get("adopt_existing"))
+        outputs["ignore_missing"], outputs["present"] = bool(news.get("ignore_missing")), True
         return UpdateResult(outputs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -211,6 +274,54 @@ class AlertPolicyProvider(AirProvider):
 
 
 # ---------------------------------------------------------------------------------------------- steps
+def _update_maybe_missing(id_: str, olds: dict[str, Any], news: dict[str, Any],
+                          desired: AlertPolicySettings) -> dict[str, Any]:
+    """Update a built-in that may be missing (ignore_missing, or missing at the last read): read it first.
+
+    Still missing: nothing is written (with ignore_missing) or it fails as create does. There (again): the managed
+    settings are compared with the live ones, so a policy that reappeared gets all of them.
+    """
+    name = str(news["name"]).strip()
+    policy = _find(name, id_)
+    if policy is not None and not policy.is_built_in:
+        policy = None  # a custom policy of that name is not the built-in
+    if policy is None:
+        catalogued = find_built_in(name)
+        if not news.get("ignore_missing"):
+            raise AlertPolicyError(_missing_built_in(name, catalogued))
+        _warn_missing(name, catalogued, None)
+        return _absent_outputs(news, id_, str(olds.get("service_name") or name))
+    _set_built_in(policy.name, desired, _changed(policy.settings, desired))
+    return _outputs(news, policy, desired)
+
+
+def _skippable_built_in(name: str, existing: AlertPolicy | None) -> BuiltInAlertPolicy:
+    """The catalogued built-in that create may skip (ignore_missing), or an error saying why it may not."""
+    catalogued = find_built_in(name)
+    if catalogued is not None:
+        return catalogued  # ImmutableId the same in every tenant (docs/wire/security-compliance.md §5.1)
+    if existing is not None:
+        raise AlertPolicyError(
+            f"'{existing.name}' is a custom alert policy, and ignore_missing is for built-in policies only. Remove "
+            "ignore_missing (and set adopt_existing=True to take the custom policy over).")
+    raise AlertPolicyError(
+        f"no alert policy named '{name}' exists, and it is not a built-in policy this library knows, so "
+        "ignore_missing cannot tell a retired built-in from a misspelt name. Check the name "
+        "(air.BUILT_IN_ALERT_POLICIES lists the known built-ins), or remove the resource.")
+
+
+def _warn_missing(name: str, catalogued: BuiltInAlertPolicy | None, custom: AlertPolicy | None) -> None:
+    display = catalogued.display_name if catalogued is not None else without_zwsp(name.strip())
+    why = "Microsoft may have retired it"
+    if catalogued is not None and catalogued.retired:
+        why = "Microsoft retired it in 2024 (MC822720)"
+    elif catalogued is not None and (replacement := replacement_of(catalogued)) is not None:
+        why = f"Microsoft replaced it with '{replacement.display_name}' and may have retired it"
+    taken = f" (the custom policy '{custom.name}' of that name is not managed)" if custom is not None else ""
+    LOG.warning("built-in alert policy '%s' is not in this tenant: %s%s. Nothing was changed (ignore_missing=True); "
+                "the resource shows present=False until the policy is there.", display, why, taken)
+
+
 def _refuse_not_editable(name: str, props: dict[str, Any]) -> None:
     not_editable = _not_editable(props)
     if not_editable:
@@ -259,7 +370,7 @@ def _adopt_custom(policy: AlertPolicy, desired: AlertPolicySettings, props: dict
 def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
     catalogued = find_built_in(name)
     if catalogued is not None:
-        raise AlertPolicyError(_missing_built_in(catalogued))
+        raise AlertPolicyError(_missing_built_in(name, catalogued))
     missing = [prop for prop in NEW_REQUIRES if getattr(desired, prop) is None]
     if missing:
         raise AlertPolicyError(
@@ -289,8 +400,15 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
         ) from exc
 
 
-def _missing_built_in(policy: BuiltInAlertPolicy) -> str:
-    note = " Microsoft retired it in 2024 (MC822720)." if policy.retired else ""
+def _missing_built_in(name: str, policy: BuiltInAlertPolicy | None) -> str:
+    if policy is None:
+        return (f"built-in alert policy '{without_zwsp(name)}' is no longer in this tenant, and built-in policies "
+                "cannot be created. Set ignore_missing=True to keep the resource while the tenant lacks it, or remove "
+                "the resource.")
+    replacement = replacement_of(policy)
+    note = (" Microsoft retired it in 2024 (MC822720)." if policy.retired else
+            f" Microsoft replaced it with '{replacement.display_name}'." if replacement is not None else "")
     return (f"'{policy.display_name}' is a built-in alert policy ({policy.immutable_id}) but this tenant does not "
-            f"have it, and built-in policies cannot be created.{note} Remove the resource or check the name.")
+            f"have it, and built-in policies cannot be created.{note} Set ignore_missing=True to skip it where a "
+            "tenant lacks it, or remove the resource or check the name.")
 

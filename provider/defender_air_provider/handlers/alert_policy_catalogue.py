@@ -14,6 +14,9 @@ Flags:
 * ``scuba``: the ScubaGear policies that require it enabled: MS.DEFENDER.5.1 (Rego ``RequiredAlerts``) and/or
   MS.SECURITYSUITE.4.1 (SecuritySuiteConfig.rego); the two lists differ by one policy each
   (docs/wire/security-compliance.md §4.1, docs/wire/security-compliance.md §3.5).
+* ``replaced_by``: the built-in that Microsoft's alert-policies article says replaced this one; the old one "will
+  eventually go away" (docs/wire/security-compliance.md §3.5).
+* ``retired``: removed by Microsoft in 2024 (MC822720, docs/wire/security-compliance.md §5.5).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class BuiltInAlertPolicy:
     air: bool = False
     orca242: bool = False
     scuba: tuple[str, ...] = ()
+    replaced_by: str | None = None  # ImmutableId of the built-in that replaced it; this one may go away
     retired: bool = False  # MC822720: removed by Microsoft in 2024; may be absent from a tenant
 
     @property
@@ -47,7 +51,8 @@ CATALOGUE: tuple[BuiltInAlertPolicy, ...] = tuple(
     BuiltInAlertPolicy(
         name=record.name, immutable_id=record.immutable_id, threat_type=record.threat_type,
         severity=record.severity, category=record.category, aggregation_type=record.aggregation_type,
-        air=record.air, orca242=record.orca242, scuba=record.scuba, retired=record.retired,
+        air=record.air, orca242=record.orca242, scuba=record.scuba, replaced_by=record.replaced_by,
+        retired=record.retired,
     )
     for record in built_in_alert_policies()
 )
@@ -65,10 +70,25 @@ def identity_key(name: str) -> str:
 
 
 _BY_KEY = {identity_key(p.name): p for p in CATALOGUE}
+_BY_ID = {p.immutable_id.lower(): p for p in CATALOGUE}
 
 
 def find_built_in(name: str) -> BuiltInAlertPolicy | None:
     return _BY_KEY.get(identity_key(name))
 
 
+def built_in_by_id(immutable_id: str) -> BuiltInAlertPolicy | None:
+    return _BY_ID.get(immutable_id.lower())
+
+
+def replacement_of(policy: BuiltInAlertPolicy) -> BuiltInAlertPolicy | None:
+    """The built-in that replaced ``policy`` (docs/wire/security-compliance.md §3.5), if any."""
+    return built_in_by_id(policy.replaced_by) if policy.replaced_by else None
+
+
 AIR_TRIGGERS: tuple[BuiltInAlertPolicy, ...] = tuple(p for p in CATALOGUE if p.air)
+
+SCUBAGEAR_DEFENDER_5_1 = "MS.DEFENDER.5.1"
+# The built-ins ScubaGear MS.DEFENDER.5.1 requires enabled (its Rego ``RequiredAlerts``,
+# docs/wire/security-compliance.md §3.5).
+SCUBAGEAR_REQUIRED: tuple[BuiltInAlertPolicy, ...] = tuple(p for p in CATALOGUE if SCUBAGEAR_DEFENDER_5_1 in p.scuba)
