@@ -16,14 +16,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..base import FakeRequest, FakeResponse
+from ..invoke_command.responses import ServedOnTheWire
 from .models import ComplianceBackend
 from .responses import ComplianceResponse
 
 __all__ = ["ComplianceBackend", "ComplianceFake", "ComplianceResponse"]
 
 
-class ComplianceFake(ComplianceBackend):
+class ComplianceFake(ServedOnTheWire, ComplianceBackend):
     """Security & Compliance admin API for one fake tenant: alert policies (``*-ProtectionAlert``).
 
     The model and its test helpers are ``ComplianceBackend``'s (``policy``, ``policies``, ``edit_policy``,
@@ -41,21 +41,7 @@ class ComplianceFake(ComplianceBackend):
                          system_rule_error_status=system_rule_error_status)
         self.responder = ComplianceResponse(self, max_page_size=max_page_size)
 
-    @property
-    def max_page_size(self) -> int:
-        return self.responder.max_page_size
-
-    @max_page_size.setter
-    def max_page_size(self, value: int) -> None:
-        self.responder.max_page_size = value
-
-    def operation(self, request: FakeRequest) -> str:
-        return self.responder.operation(request)
-
-    def handle(self, request: FakeRequest) -> FakeResponse:
-        return self.responder.handle(request)
-
     def load_state(self, state: dict[str, Any]) -> None:
         with self.lock:
             super().load_state(state)
-            self.responder.forget_pages()
+            self.forget_pages()

@@ -17,14 +17,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..base import FakeRequest, FakeResponse
+from ..invoke_command.responses import ServedOnTheWire
 from .models import SCENARIOS, TENANT_DOMAIN, ExchangeBackend
 from .responses import ExchangeResponse
 
 __all__ = ["SCENARIOS", "TENANT_DOMAIN", "ExchangeBackend", "ExchangeFake", "ExchangeResponse"]
 
 
-class ExchangeFake(ExchangeBackend):
+class ExchangeFake(ServedOnTheWire, ExchangeBackend):
     """Exchange Online admin API (``POST /adminapi/beta/{tenant}/InvokeCommand``) for one fake tenant.
 
     The model and its test helpers are ``ExchangeBackend``'s (``rule``, ``rules``, ``policies``, ``edit_rule``,
@@ -39,21 +39,7 @@ class ExchangeFake(ExchangeBackend):
         super().__init__(scenario, replication_lag_reads=replication_lag_reads, clock=clock)
         self.responder = ExchangeResponse(self, max_page_size=max_page_size)
 
-    @property
-    def max_page_size(self) -> int:
-        return self.responder.max_page_size
-
-    @max_page_size.setter
-    def max_page_size(self, value: int) -> None:
-        self.responder.max_page_size = value
-
-    def operation(self, request: FakeRequest) -> str:
-        return self.responder.operation(request)
-
-    def handle(self, request: FakeRequest) -> FakeResponse:
-        return self.responder.handle(request)
-
     def load_state(self, state: dict[str, Any]) -> None:
         with self.lock:
             super().load_state(state)
-            self.responder.forget_pages()
+            self.forget_pages()

@@ -204,3 +204,28 @@ class InvokeCommandResponse(Generic[SpecT]):
             "request-id": str(uuid.uuid4()),
         }
         return FakeResponse(200, headers, json.dumps(body).encode("utf-8"))
+
+
+class ServedOnTheWire:
+    """What an ``InvokeCommand`` fake adds to its backend to be mounted by ``FakeTenant``: it answers through its
+    responder (``self.responder``), which also owns the page size, and forgets open pages when state is loaded."""
+
+    responder: InvokeCommandResponse[Any]
+    lock: threading.RLock
+
+    @property
+    def max_page_size(self) -> int:
+        return self.responder.max_page_size
+
+    @max_page_size.setter
+    def max_page_size(self, value: int) -> None:
+        self.responder.max_page_size = value
+
+    def operation(self, request: FakeRequest) -> str:
+        return self.responder.operation(request)
+
+    def handle(self, request: FakeRequest) -> FakeResponse:
+        return self.responder.handle(request)
+
+    def forget_pages(self) -> None:
+        self.responder.forget_pages()
