@@ -4,13 +4,15 @@ children, and each child is what the table says, parented to the baseline (under
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import pulumi_defender_air as air
 from pulumi_defender_air.air_baseline import alert_policy_names, alert_resource_name
-from tests.harness.engine import Registration, capture_registrations
+from tests.harness.engine import Registration, capture_registrations, resolve_outputs
 
 PARENT = "defender-air:index:AirBaseline::"
 DYNAMIC = "pulumi-python:dynamic/air:"
@@ -139,3 +141,31 @@ def test_wrong_arguments_fail_as_for_any_call() -> None:
         capture_registrations(lambda: air.AirBaseline("b", strict=True))  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="endpoint_features"):
         capture_registrations(lambda: air.AirBaseline("b", endpoint_features="on"))  # type: ignore[call-overload]
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "air-baseline.md"
+
+
+def test_the_reference_page_lists_every_argument_and_its_examples_run() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    documented = [row.split("`")[1] for row in rows][:len(CONTRACT_DEFAULTS)]
+    assert documented == list(CONTRACT_DEFAULTS)
+    for step in ("1. prerequisites", "2. automation level", "3. alert policies", "4. preset policies"):
+        assert step in text
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert blocks
+    for block in blocks:
+        def program(source: str = block) -> None:
+            exec(source, {"__name__": "__main__"})
+
+        regs = capture_registrations(program)
+        assert len(regs) == 4 + len(alert_policy_names())
+        assert all(r.request is not None and PARENT + "air" in r.request.parent for r in regs)
+
+
+def test_outputs_name_the_missing_built_ins() -> None:
+    answer = {"present": False, "policy_id": "id", "group_id": "1", "eop_rule_state": "Enabled"}
+    outputs = resolve_outputs(lambda: air.AirBaseline("b"), answer)
+    assert outputs["missing_alert_policies"] == list(alert_policy_names())
+    assert outputs["alert_policy_ids"] == dict.fromkeys(alert_policy_names(), "id")
