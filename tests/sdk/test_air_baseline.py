@@ -169,3 +169,10 @@ def test_outputs_name_the_missing_built_ins() -> None:
     outputs = resolve_outputs(lambda: air.AirBaseline("b"), answer)
     assert outputs["missing_alert_policies"] == list(alert_policy_names())
     assert outputs["alert_policy_ids"] == dict.fromkeys(alert_policy_names(), "id")
+
+
+def test_endpoint_features_true_is_the_recommended_three() -> None:
+    def managed(regs: list[Registration]) -> dict[str, Any]:
+        (features,) = by_type(regs, "EndpointAdvancedFeatures")
+        return {k: v for k, v in features.inputs.items() if k != "__provider"}
+    assert managed(baseline(endpoint_features=True)) == managed(baseline())
