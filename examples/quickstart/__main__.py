@@ -1,17 +1,18 @@
-"""Quickstart: the preset security policies as Microsoft recommends them.
+"""Quickstart: Microsoft's AIR guide as one component, plus a Strict group.
 
-* Strict for the priority accounts (a mail-enabled group), Standard for everyone else. Strict wins where a
-  recipient is in both (the Strict rule has priority 0, Standard 1), so Standard needs no exclusion.
-* The built-in alert policies that start automated investigations (AIR) pinned on: if one is disabled or
-  replaced by a custom alert, AIR isn't triggered.
-* Devices that no device group matches ("Ungrouped devices (default)") at Full automation, as Microsoft
-  recommends.
+``air.AirBaseline`` declares what the guide recommends (docs/air-baseline.md):
+
+* Devices that no device group matches ("Ungrouped devices (default)") at Full automation.
+* Every built-in alert policy that starts automated investigations, and every one CISA ScubaGear
+  MS.DEFENDER.5.1 requires, pinned on (``ignore_missing``: a tenant that lacks a retired one does not fail).
+* The Standard preset security policy for all recipients and the Strict one for the priority accounts (a
+  mail-enabled group). Strict wins where a recipient is in both, so Standard needs no exclusion.
+* The Defender for Endpoint advanced features AIR relies on: automatically resolve alerts, allow or block
+  file, EDR in block mode.
 
 Run it against the local emulator with `./run quickstart`, or against a tenant after
 `pulumi config set defender-air:tenantId ...` (see the README).
 """
-
-import re
 
 import pulumi
 
@@ -20,29 +21,16 @@ import pulumi_defender_air as air
 config = pulumi.Config()
 priority_accounts = config.get("priorityAccountsGroup") or "priority-accounts@contoso.onmicrosoft.com"
 
-strict = air.PresetPolicyAssignment(
-    "strict-preset",
-    preset="strict",
-    recipients=air.RecipientScopeArgs(groups=[priority_accounts]),
+baseline = air.AirBaseline(
+    "baseline",
+    strict_recipients=air.RecipientScopeArgs(groups=[priority_accounts]),
 )
 
-standard = air.PresetPolicyAssignment(
-    "standard-preset",
-    preset="standard",  # no recipients: applies to all recipients
-)
-
-air_triggers = [
-    # Resource names from the policy names, so they stay stable whatever the catalogue's order.
-    # ignore_missing: a tenant that lacks one (Microsoft retires built-ins) keeps it as present=False.
-    air.AlertPolicy("air-" + re.sub(r"[^a-z0-9]+", "-", policy_name.lower()).strip("-"), name=policy_name,
-                    enabled=True, ignore_missing=True)
-    for policy_name in air.AIR_TRIGGER_ALERT_POLICIES
-]
-
-ungrouped = air.DefaultDeviceGroup("ungrouped-devices", automation_level=air.AutomationLevel.FULL)
-
+strict = baseline.strict_preset
+assert strict is not None  # declared above: strict_recipients is given
 pulumi.export("strict_eop_rule_state", strict.eop_rule_state)
 pulumi.export("strict_atp_rule_state", strict.atp_rule_state)
-pulumi.export("standard_eop_rule_state", standard.eop_rule_state)
-pulumi.export("air_trigger_policy_ids", [p.policy_id for p in air_triggers])
-pulumi.export("ungrouped_devices_group_id", ungrouped.group_id)
+pulumi.export("standard_eop_rule_state", baseline.standard_preset.eop_rule_state)
+pulumi.export("alert_policy_ids", baseline.alert_policy_ids)
+pulumi.export("missing_alert_policies", baseline.missing_alert_policies)
+pulumi.export("ungrouped_devices_group_id", baseline.default_device_group.group_id)

@@ -6,6 +6,7 @@
                                recipients=air.RecipientScopeArgs(groups=["priority-accounts@contoso.com"]))
 """
 
+from .air_baseline import AirBaseline, AirBaselineArgs
 from .alert_policy import AIR_TRIGGER_ALERT_POLICIES, BUILT_IN_ALERT_POLICIES, AlertPolicy, AlertPolicyArgs
 from .built_in_alert_policies import (
     BUILT_IN_ALERT_POLICY_CATALOGUE,
@@ -40,6 +41,8 @@ __all__ = [
     "BUILT_IN_ALERT_POLICIES",
     "BUILT_IN_ALERT_POLICY_CATALOGUE",
     "SCUBAGEAR_REQUIRED_ALERT_POLICIES",
+    "AirBaseline",
+    "AirBaselineArgs",
     "AlertAggregationType",
     "AlertCategory",
     "AlertPolicy",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pulumi_defender_air as air
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
+from pulumi_defender_air.air_baseline import alert_policy_names
 from tests.harness.engine import EngineFactory, Registration, capture_registrations
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -20,15 +21,50 @@ def run_example(name: str) -> list[Registration]:
     return capture_registrations(lambda: runpy.run_path(str(path), run_name="__main__"))
 
 
-def test_quickstart_declares_strict_for_priority_accounts_and_standard_for_everyone() -> None:
-    regs = {r.name: r for r in run_example("quickstart")}
-    strict, standard = regs["strict-preset"], regs["standard-preset"]
+BASELINE = "defender-air:index:AirBaseline::"
+
+
+def children_of(regs: list[Registration], baseline: str) -> dict[str, Registration]:
+    """The registrations whose parent is the AirBaseline named ``baseline``, by resource name."""
+    assert all(r.request is not None and r.request.parent.endswith(BASELINE + baseline) for r in regs)
+    return {r.name: r for r in regs}
+
+
+def test_quickstart_is_one_baseline_with_strict_for_priority_accounts() -> None:
+    regs = children_of(run_example("quickstart"), "baseline")
+    strict, standard = regs["baseline-strict-preset"], regs["baseline-standard-preset"]
     assert strict.type_token == standard.type_token == "pulumi-python:dynamic/air:PresetPolicyAssignment"
     assert strict.inputs["preset"] == "strict"
     assert strict.inputs["recipients"]["groups"] == ["priority-accounts@contoso.onmicrosoft.com"]
     assert strict.inputs["enabled"] is True and strict.inputs["defender_for_office365"] is True
     assert standard.inputs["preset"] == "standard"
     assert "recipients" not in standard.inputs  # all recipients
+    assert regs["baseline-ungrouped-devices"].inputs["automation_level"] == "full"
+    assert regs["baseline-endpoint-features"].type_token == "pulumi-python:dynamic/air:EndpointAdvancedFeatures"
+    policies = [r for r in regs.values() if r.type_token.endswith(":AlertPolicy")]
+    assert sorted(r.inputs["name"] for r in policies) == sorted(alert_policy_names())
+
+
+def test_baseline_example_is_the_whole_guide() -> None:
+    regs = children_of(run_example("baseline"), "air")
+    assert regs["air-ungrouped-devices"].type_token == "pulumi-python:dynamic/air:DefaultDeviceGroup"
+    assert regs["air-ungrouped-devices"].inputs["automation_level"] == "full"
+    assert regs["air-strict-preset"].inputs["recipients"]["groups"] == ["priority-accounts@contoso.onmicrosoft.com"]
+    assert regs["air-standard-preset"].inputs["preset"] == "standard"
+    assert "recipients" not in regs["air-standard-preset"].inputs
+    features = regs["air-endpoint-features"]
+    assert features.inputs["auto_resolve_investigated_alerts"] is True
+    assert features.inputs["allow_or_block_file"] is True and features.inputs["edr_in_block_mode"] is True
+    policies = [r for r in regs.values() if r.type_token == "pulumi-python:dynamic/air:AlertPolicy"]
+    wanted = set(air.AIR_TRIGGER_ALERT_POLICIES) | set(air.SCUBAGEAR_REQUIRED_ALERT_POLICIES)
+    assert sorted(r.inputs["name"] for r in policies) == sorted(wanted)
+    assert all(r.inputs["notify_users"] == ["secops@contoso.onmicrosoft.com"] and r.inputs["enabled"] is True
+               and r.inputs["ignore_missing"] is True for r in policies)
+    assert len(regs) == 4 + len(policies)
+    source = (EXAMPLES / "baseline" / "__main__.py").read_text(encoding="utf-8")
+    code = [line for line in source.split('"""')[-1].splitlines() if line.strip()]
+    assert len(code) <= 12  # "the whole guide in about ten lines"
+    assert (EXAMPLES / "baseline" / "Pulumi.yaml").exists() and (EXAMPLES / "baseline" / "requirements.txt").exists()
 
 
 def test_quickstart_deploys_against_the_emulator(engine_factory: EngineFactory) -> None:
@@ -36,9 +72,9 @@ def test_quickstart_deploys_against_the_emulator(engine_factory: EngineFactory) 
     with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
         engine = engine_factory(config={"defender-air:emulatorUrl": server.url})
         registrations = run_example("quickstart")
-        assert len(registrations) == 3 + len(air.AIR_TRIGGER_ALERT_POLICIES)
+        assert len(registrations) == 4 + len(alert_policy_names())
         alert_policies = [r for r in registrations if r.type_token.endswith(":AlertPolicy")]
-        assert len(alert_policies) == len(air.AIR_TRIGGER_ALERT_POLICIES)
+        assert len(alert_policies) == len(alert_policy_names())
         assert all(r.inputs["ignore_missing"] is True for r in alert_policies)  # works on every tenant
         states = [engine.up(reg).state for reg in registrations]
         assert tenant.exchange.rule("eop", "strict")["State"] == "Enabled"  # type: ignore[index]
@@ -46,6 +82,7 @@ def test_quickstart_deploys_against_the_emulator(engine_factory: EngineFactory) 
         assert ungrouped["AutoRemediationLevel"] == 3  # Full
         assert tenant.exchange.rule("atp", "strict")["SentToMemberOf"] == [  # type: ignore[index]
             "priority-accounts@contoso.onmicrosoft.com"]
+        assert tenant.portal.advanced_features()["EnableWdavPassiveModeRemediation"] is True
         tenant.log.clear()
         again = [engine.up(reg, state) for reg, state in zip(run_example("quickstart"), states, strict=True)]
         assert {s.step for s in again} == {"same"}
