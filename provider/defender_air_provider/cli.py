@@ -39,7 +39,7 @@ def run_emulator(args: argparse.Namespace) -> int:
         # The emulator accepts any bearer token and exposes a control surface that rewrites its behaviour.
         print(f"warning: --host {args.host} is not a loopback address; the emulator has no authentication and "
               "anyone who can reach it can read and change its state", file=sys.stderr)
-    tenant = FakeTenant(args.scenario, args.state, compliance_e5=not args.no_e5)
+    tenant = FakeTenant(args.scenario, args.state, compliance_e5=not args.no_e5, graph_licences=args.licences)
     server = EmulatorServer(tenant, host=args.host, port=args.port)
     try:
         server.bind()  # bind first, so port 0 prints the real port
@@ -90,6 +90,9 @@ def _add_emulator(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     parser.add_argument("--no-e5", action="store_true",
                         help="seed a tenant without Office 365 E5: only single-event alert policies (aggregation "
                              "None) can be created")
+    parser.add_argument("--licences", choices=("e5", "e3"), default="e5",
+                        help="Microsoft Graph licence seed: e5 (Microsoft 365 E5) or e3 (Microsoft 365 E3, none of "
+                             "the AIR service plans) (default: e5)")
     parser.set_defaults(func=run_emulator)
 
 
