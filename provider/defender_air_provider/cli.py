@@ -113,9 +113,45 @@ def _add_schema(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.set_defaults(func=run_schema)
 
 
+def run_preflight(args: argparse.Namespace) -> int:
+    """Check the guide's prerequisites (read-only); exit 0 nothing fails, 1 a check fails, 2 tenant unreachable."""
+    from .core.errors import DefenderAirError
+    from .preflight import load_settings, render_table, run_checks
+
+    try:
+        settings = load_settings(tenant_id=args.tenant_id, client_id=args.client_id, cloud=args.cloud,
+                                 emulator_url=args.emulator_url)
+        report = run_checks(settings)
+    except DefenderAirError as exc:  # bad configuration, no credential: expected, no traceback
+        print(f"defender-air preflight: {exc}", file=sys.stderr)
+        return 2
+    if settings.emulated:
+        print(f"defender-air preflight: using the emulator at {settings.emulator_url}", file=sys.stderr)
+    print(json.dumps(report.to_json(), indent=2) if args.json else render_table(report))
+    return report.exit_status
+
+
+def _add_preflight(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "preflight",
+        help="check the tenant's prerequisites for AIR (read-only)",
+        description="Check licences, the app's directory role, each backend, the presets and (with a portal "
+                    "session) the tenant context. Reads only. Exit status: 0 nothing fails, 1 a check fails, 2 the "
+                    "tenant cannot be reached. Settings come from the environment and these flags (no stack config).",
+    )
+    parser.add_argument("--json", action="store_true", help='print {"checks": [{"name", "status", "detail", "fix"}]}')
+    parser.add_argument("--tenant-id", default=None, help="tenant GUID (default: AZURE_TENANT_ID)")
+    parser.add_argument("--client-id", default=None, help="app registration (client) id (default: AZURE_CLIENT_ID)")
+    parser.add_argument("--cloud", default=None, help="public, usgovhigh or usgovdod (default: DEFENDER_AIR_CLOUD)")
+    parser.add_argument("--emulator-url", default=None,
+                        help="check the local emulator at this base URL (default: DEFENDER_AIR_EMULATOR_URL)")
+    parser.set_defaults(func=run_preflight)
+
+
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_emulator,
     _add_schema,
+    _add_preflight,
     quickstart.add_parser,
 )
 
