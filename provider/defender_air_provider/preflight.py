@@ -118,6 +118,9 @@ def _message(exc: BaseException) -> str:
 def licence_checks(skus: Sequence[Sku]) -> list[Check]:
     """One row per product. Decided from service plans, never SKU names (§3.4): the product is licensed when a SKU
     with ``capabilityStatus == "Enabled"`` carries one of its plans (name trimmed, §3.3, or id)."""
+    # Names trimmed and compared case-insensitively: the licensing CSV spells one plan "ATP_ENTERPRISE " (§3.3).
+    skus = [Sku(s.part_number, s.capability_status, tuple((pid.lower(), name.strip().upper()) for pid, name in s.plans))
+            for s in skus]
     rows: list[Check] = []
     for product in PRODUCTS:
         names = {n.upper() for n in product.plans}
