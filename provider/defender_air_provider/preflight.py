@@ -297,12 +297,13 @@ TENANT_CONTEXT_ROWS: tuple[tuple[str, Callable[[Mapping[str, Any]], bool], str, 
 )
 
 
-def tenant_context_checks(context: Mapping[str, Any] | None, skip_reason: str | None) -> list[Check]:
+def tenant_context_checks(context: Mapping[str, Any] | None, skip_reason: str | None,
+                          skip_fix: str = "Set DEFENDER_AIR_PORTAL_SESSION (sccauth and XSRF-TOKEN cookies) to check "
+                                          "it.") -> list[Check]:
     rows: list[Check] = []
     for name, ok, keys, fix in TENANT_CONTEXT_ROWS:
         if context is None:
-            rows.append(Check(f"Tenant context: {name}", SKIPPED, skip_reason or "no tenant context",
-                              "Set DEFENDER_AIR_PORTAL_SESSION (sccauth and XSRF-TOKEN cookies) to check it."))
+            rows.append(Check(f"Tenant context: {name}", SKIPPED, skip_reason or "no tenant context", skip_fix))
             continue
         values = ", ".join(f"{k}={context.get(k)!r}" for k in keys.split("/"))
         rows.append(Check(f"Tenant context: {name}", PASS if ok(context) else FAIL, values,
@@ -372,7 +373,8 @@ def run_checks(settings: Settings, *, context: Any | None = None) -> Report:
         skip_reason = "no portal session (DEFENDER_AIR_PORTAL_SESSION is not set)"
         rows.append(Check("Defender portal reachable", SKIPPED, skip_reason,
                           "Set DEFENDER_AIR_PORTAL_SESSION (sccauth and XSRF-TOKEN cookies) to check the portal."))
-    rows.extend(tenant_context_checks(tenant_context, skip_reason))
+    portal_failed = ("Fix the Defender portal row first.",) if settings.portal_session or settings.emulated else ()
+    rows.extend(tenant_context_checks(tenant_context, skip_reason, *portal_failed))
     return Report(rows, unreachable=not any(reached))
 
 
