@@ -186,3 +186,56 @@ def test_unreachable_emulator_exits_2_without_traceback(capsys: pytest.CaptureFi
 def test_bad_configuration_exits_2_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _main(capsys, "--cloud", "mars", "--emulator-url", "http://127.0.0.1:1")
     assert code == 2 and out == "" and "defender-air:cloud" in err and "Traceback" not in err
+
+
+def _context_with_session(cookie: str) -> context.ProviderContext:
+    from defender_air_provider.core.settings import Settings
+    from tests.support import TENANT_ID, FakeTokenSource, RecordingSleep
+
+    return context.ProviderContext(Settings(tenant_id=TENANT_ID, client_id=EMULATOR_APP_ID, portal_session=cookie),
+                                   tokens=FakeTokenSource(), sleep=RecordingSleep())
+
+
+def test_with_a_portal_session_the_tenant_context_is_checked(make_tenant: Callable[..., FakeTenant]) -> None:
+    tenant = make_tenant("presets_on")
+    tenant.portal.edit_tenant_context(IsAutomatedIrEnabled=False, IsMdiActive=False, IsItpActive=False)
+    ctx = _context_with_session(tenant.portal.new_session())
+    report = run_checks(ctx.settings, context=ctx)
+    status = _status(report)
+    assert status["Defender portal reachable"] == PASS
+    assert status["Tenant context: Automated investigation on"] == FAIL
+    assert status["Tenant context: Defender for Identity active"] == FAIL
+    assert status["Tenant context: Defender for Office 365 active"] == PASS
+    assert status["Tenant context: Defender for Endpoint plan P2"] == PASS
+    assert report.exit_status == 1
+    assert_read_only(tenant)
+
+
+def test_an_expired_portal_session_fails_the_portal_row_only(make_tenant: Callable[..., FakeTenant]) -> None:
+    tenant = make_tenant("presets_on")
+    cookie = tenant.portal.new_session()
+    tenant.portal.session.expire_session()
+    ctx = _context_with_session(cookie)
+    report = run_checks(ctx.settings, context=ctx)
+    rows = {c.name: c for c in report.checks}
+    assert rows["Defender portal reachable"].status == FAIL
+    assert rows["Tenant context: Automated investigation on"].status == SKIPPED
+    assert rows["Tenant context: Automated investigation on"].fix == "Fix the Defender portal row first."
+    assert rows["Exchange Online reachable"].status == PASS
+    assert report.exit_status == 1  # reached the tenant, a check failed
+    assert_read_only(tenant)
+
+
+def test_the_documented_e5_output_is_what_the_command_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    with EmulatorServer(FakeTenant(), port=0) as server:
+        code, out, _ = _main(capsys, "--emulator-url", server.url)
+    assert code == 0
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "preflight.md").read_text(encoding="utf-8")
+    assert out.rstrip() in doc
+
+
+def test_emulator_accepts_the_licence_seed() -> None:
+    args = cli.build_parser().parse_args(["emulator", "--licences", "e3"])
+    assert args.licences == "e3"
