@@ -239,3 +239,28 @@ def test_the_documented_e5_output_is_what_the_command_prints(capsys: pytest.Capt
 def test_emulator_accepts_the_licence_seed() -> None:
     args = cli.build_parser().parse_args(["emulator", "--licences", "e3"])
     assert args.licences == "e3"
+
+
+class _NoCredential:
+    """azure-identity's default chain with nothing configured: every token request fails."""
+
+    def token(self, scope: str, *, force_refresh: bool = False) -> str:
+        from defender_air_provider.core.errors import AuthenticationError
+
+        raise AuthenticationError("DefaultAzureCredential failed to retrieve a token from the included credentials.")
+
+
+def test_no_credential_on_any_backend_exits_2(make_tenant: Callable[..., FakeTenant]) -> None:
+    from defender_air_provider.core.settings import Settings
+    from tests.support import TENANT_ID, RecordingSleep
+
+    tenant = make_tenant("presets_on")
+    ctx = context.ProviderContext(Settings(tenant_id=TENANT_ID, client_id=EMULATOR_APP_ID), tokens=_NoCredential(),
+                                  sleep=RecordingSleep())
+    report = run_checks(ctx.settings, context=ctx)
+    rows = {c.name: c for c in report.checks}
+    for name in ("Microsoft Graph reachable", "Exchange Online reachable", "Security & Compliance reachable"):
+        assert rows[name].status == FAIL and "DefaultAzureCredential" in rows[name].detail
+    assert rows["Defender portal reachable"].status == SKIPPED
+    assert report.exit_status == 2
+    assert tenant.log.entries == []  # nothing was sent without a token
