@@ -39,7 +39,7 @@ def run_emulator(args: argparse.Namespace) -> int:
         # The emulator accepts any bearer token and exposes a control surface that rewrites its behaviour.
         print(f"warning: --host {args.host} is not a loopback address; the emulator has no authentication and "
               "anyone who can reach it can read and change its state", file=sys.stderr)
-    tenant = FakeTenant(args.scenario, args.state, compliance_e5=not args.no_e5)
+    tenant = FakeTenant(args.scenario, args.state, compliance_e5=not args.no_e5, graph_licences=args.licences)
     server = EmulatorServer(tenant, host=args.host, port=args.port)
     try:
         server.bind()  # bind first, so port 0 prints the real port
@@ -90,6 +90,9 @@ def _add_emulator(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     parser.add_argument("--no-e5", action="store_true",
                         help="seed a tenant without Office 365 E5: only single-event alert policies (aggregation "
                              "None) can be created")
+    parser.add_argument("--licences", choices=("e5", "e3"), default="e5",
+                        help="Microsoft Graph licence seed: e5 (Microsoft 365 E5) or e3 (Microsoft 365 E3, none of "
+                             "the AIR service plans) (default: e5)")
     parser.set_defaults(func=run_emulator)
 
 
@@ -110,9 +113,45 @@ def _add_schema(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.set_defaults(func=run_schema)
 
 
+def run_preflight(args: argparse.Namespace) -> int:
+    """Check the guide's prerequisites (read-only); exit 0 nothing fails, 1 a check fails, 2 tenant unreachable."""
+    from .core.errors import DefenderAirError
+    from .preflight import load_settings, render_table, run_checks
+
+    try:
+        settings = load_settings(tenant_id=args.tenant_id, client_id=args.client_id, cloud=args.cloud,
+                                 emulator_url=args.emulator_url)
+        report = run_checks(settings)
+    except DefenderAirError as exc:  # bad configuration, no credential: expected, no traceback
+        print(f"defender-air preflight: {exc}", file=sys.stderr)
+        return 2
+    if settings.emulated:
+        print(f"defender-air preflight: using the emulator at {settings.emulator_url}", file=sys.stderr)
+    print(json.dumps(report.to_json(), indent=2) if args.json else render_table(report))
+    return report.exit_status
+
+
+def _add_preflight(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "preflight",
+        help="check the tenant's prerequisites for AIR (read-only)",
+        description="Check licences, the app's directory role, each backend, the presets and (with a portal "
+                    "session) the tenant context. Reads only. Exit status: 0 nothing fails, 1 a check fails, 2 the "
+                    "tenant cannot be reached. Settings come from the environment and these flags (no stack config).",
+    )
+    parser.add_argument("--json", action="store_true", help='print {"checks": [{"name", "status", "detail", "fix"}]}')
+    parser.add_argument("--tenant-id", default=None, help="tenant GUID (default: AZURE_TENANT_ID)")
+    parser.add_argument("--client-id", default=None, help="app registration (client) id (default: AZURE_CLIENT_ID)")
+    parser.add_argument("--cloud", default=None, help="public, usgovhigh or usgovdod (default: DEFENDER_AIR_CLOUD)")
+    parser.add_argument("--emulator-url", default=None,
+                        help="check the local emulator at this base URL (default: DEFENDER_AIR_EMULATOR_URL)")
+    parser.set_defaults(func=run_preflight)
+
+
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_emulator,
     _add_schema,
+    _add_preflight,
     quickstart.add_parser,
 )
 

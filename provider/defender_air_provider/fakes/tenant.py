@@ -34,14 +34,16 @@ class FakeTenant:
     ``scenario`` picks the Exchange seed (see ``ExchangeFake.SCENARIOS``). The ``compliance_*`` flags set up the
     Security & Compliance fake: ``compliance_e5`` (False = a tenant without Office 365 E5, where only
     single-event alert policies can be created), ``compliance_region`` (where region discovery redirects) and
-    ``compliance_discovery_fails`` (the front door's failed lookup). A state file, when present, wins over them.
+    ``compliance_discovery_fails`` (the front door's failed lookup). ``graph_licences`` picks Graph's licence
+    seed: ``e5`` (Microsoft 365 E5, the app a Security Administrator) or ``e3`` (Microsoft 365 E3).
+    A state file, when present, wins over them.
     ``portal`` (device groups, advanced features, tenant context) and ``graph`` (Entra groups) start from their seeds;
     tune them by attribute.
     """
 
     def __init__(self, scenario: str = "presets_on", state_file: str | Path | None = None, *,
                  compliance_e5: bool = True, compliance_region: str = "nam13b",
-                 compliance_discovery_fails: bool = False) -> None:
+                 compliance_discovery_fails: bool = False, graph_licences: str = "e5") -> None:
         self.faults = Faults()
         self.log = RequestLog()
         self.auth = BearerAuth()
@@ -52,7 +54,7 @@ class FakeTenant:
         # the Microsoft Graph subset that resolves Entra groups. Tune them through their attributes and helpers (e.g.
         # ``tenant.portal.propagation_reads``, ``tenant.portal.edit_tenant_context(MdeFlavor="P1")``).
         self.portal = PortalFake()
-        self.graph = GraphFake()
+        self.graph = GraphFake(licences=graph_licences)
         self.services: dict[str, ServiceFake] = {"exchange": self.exchange, "compliance": self.compliance,
                                                  "portal": self.portal, "graph": self.graph}
         self._state_file = Path(state_file) if state_file else None

@@ -227,3 +227,194 @@ class GraphBackend:
     def load_state(self, state: dict[str, Any]) -> None:
         with self.lock:
             self._groups = [from_wire(EntraGroup, g) for g in state.get("groups", [])]
+
+
+# == Licences, the app's service principal and its directory roles (docs/wire/microsoft-graph.md §3-§4) =============
+
+# Service plans (docs/wire/microsoft-graph.md §3.3, from Microsoft's licensing CSV).
+PLAN_IDS: dict[str, str] = {
+    "WINDEFATP": "871d91ec-ec1a-452b-a83f-bd76c7d770ef",
+    "MDE_LITE": "292cc034-7b7c-4950-aaf5-943befd3f1d4",
+    "THREAT_INTELLIGENCE": "8e0c0a52-6a6c-4d40-8370-dd62790dcd70",
+    "THREAT_INTELLIGENCE_GOV": "900018f1-0cdb-4ecb-94d4-90281760fdc6",
+    "ATP_ENTERPRISE": "f20fedf3-f3c3-43c3-8267-2bfdd51c0939",
+    "ATA": "14ab5db5-e6c4-4b20-b4bc-13e36fd2227f",
+    "ADALLOM_S_STANDALONE": "2e2ddb96-6af9-4b1d-a3f0-d6ecfd22edb2",
+    "ADALLOM_S_STANDALONE_DOD": "6ebdddb7-8e55-4af2-952b-69e77262f96c",
+    "MTP": "bf28f719-7844-4079-9c78-c1307898e192",
+}
+# SKUs (§3.4). [inference] a real SPE_E5 carries some 90 plans; the seed holds only the plans §3.3 names.
+SKUS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    # skuPartNumber: (skuId, display, plans)
+    "SPE_E5": ("06ebc4ee-1bb5-47dd-8120-11324bc54e06", "Microsoft 365 E5",
+               ("WINDEFATP", "THREAT_INTELLIGENCE", "ATA", "ADALLOM_S_STANDALONE", "MTP")),
+    "SPE_E3": ("05e9a617-0261-4cee-bb44-138d3ef5d965", "Microsoft 365 E3", ("MDE_LITE",)),
+}
+# Licence seeds selectable like the Exchange scenarios (FakeTenant(graph_licences=...), emulator --licences).
+LICENCE_SEEDS: dict[str, tuple[str, ...]] = {"e5": ("SPE_E5",), "e3": ("SPE_E3",)}
+
+# Role template ids (§4.1). Built-in roles' roleDefinitionId is their template id (Graph unifiedRoleDefinition docs).
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+SECURITY_ADMINISTRATOR = "194ae4cb-b126-40b2-bd5b-6091b380977d"
+
+# The app registration the emulator answers for. [inference] mirrors the contract's emulator tenant id default:
+# under the emulator a missing client id is the all-zero GUID.
+EMULATOR_APP_ID = "00000000-0000-0000-0000-000000000000"
+EMULATOR_SP_ID = "5b8f3c2e-7a41-4d6e-9f08-1c2b3a4d5e06"
+_SEED_TENANT_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def service_plan(name: str) -> dict[str, Any]:
+    """One ``servicePlans`` item of a subscribedSku (Graph "servicePlanInfo": servicePlanId, servicePlanName,
+    provisioningStatus, appliesTo), kept as the wire object."""
+    plan_id = PLAN_IDS.get(name, str(uuid.uuid5(uuid.NAMESPACE_OID, name)))
+    return {"servicePlanId": plan_id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"}
+
+
+@dataclass(kw_only=True)
+class SubscribedSku:
+    """One subscribed SKU (Graph "subscribedSku" resource, subscribedsku-list, docs/wire/microsoft-graph.md §3.1);
+    ``id`` is ``<tenantId>_<skuId>`` as in the docs' example. ``capabilityStatus``: Enabled, Warning, Suspended,
+    Deleted, LockedOut."""
+
+    id: str = field(metadata=wire("id"))
+    account_id: str = field(default=_SEED_TENANT_ID, metadata=wire("accountId"))
+    account_name: str = field(default="contoso", metadata=wire("accountName"))
+    applies_to: str = field(default="User", metadata=wire("appliesTo"))
+    capability_status: str = field(default="Enabled", metadata=wire("capabilityStatus"))
+    consumed_units: int = field(default=0, metadata=wire("consumedUnits"))
+    prepaid_units: dict[str, int] = field(default_factory=dict, metadata=wire("prepaidUnits"))
+    service_plans: list[dict[str, Any]] = field(default_factory=list, metadata=wire("servicePlans"))
+    sku_id: str = field(default="", metadata=wire("skuId"))
+    sku_part_number: str = field(default="", metadata=wire("skuPartNumber"))
+    subscription_ids: list[str] = field(default_factory=list, metadata=wire("subscriptionIds"))
+
+
+@dataclass(kw_only=True)
+class ServicePrincipal:
+    """The app's service principal (Graph "servicePrincipal"; the properties the preflight reads, then others)."""
+
+    id: str = field(metadata=wire("id"))
+    app_id: str = field(metadata=wire("appId"))
+    display_name: str = field(default="", metadata=wire("displayName"))
+    account_enabled: bool = field(default=True, metadata=wire("accountEnabled"))
+    service_principal_type: str = field(default="Application", metadata=wire("servicePrincipalType"))
+    app_owner_organization_id: str = field(default=_SEED_TENANT_ID, metadata=wire("appOwnerOrganizationId"))
+
+
+@dataclass(kw_only=True)
+class RoleAssignment:
+    """One directory role assignment (Graph "unifiedRoleAssignment"); ``directoryScopeId`` "/" = tenant-wide."""
+
+    id: str = field(metadata=wire("id"))
+    principal_id: str = field(metadata=wire("principalId"))
+    role_definition_id: str = field(metadata=wire("roleDefinitionId"))
+    directory_scope_id: str = field(default="/", metadata=wire("directoryScopeId"))
+
+
+def sku_record(part_number: str, *, capability_status: str = "Enabled", plans: tuple[str, ...] | None = None,
+               tenant_id: str = _SEED_TENANT_ID) -> SubscribedSku:
+    """A subscribed SKU of ``SKUS`` (or a custom one with ``plans``)."""
+    sku_id, _display, default_plans = SKUS.get(part_number, (str(uuid.uuid4()), part_number, ()))
+    return SubscribedSku(
+        id=f"{tenant_id}_{sku_id}", account_id=tenant_id, capability_status=capability_status,
+        consumed_units=25, prepaid_units={"enabled": 25, "suspended": 0, "warning": 0, "lockedOut": 0},
+        service_plans=[service_plan(p) for p in (plans if plans is not None else default_plans)],
+        sku_id=sku_id, sku_part_number=part_number,
+        subscription_ids=[str(uuid.uuid5(uuid.NAMESPACE_OID, f"{tenant_id}/{part_number}"))],
+    )
+
+
+class DirectoryBackend:
+    """Subscribed SKUs, service principals and directory role assignments of one fake tenant (read-only on the
+    wire). ``licences`` picks the seed (``LICENCE_SEEDS``): ``e5`` (Microsoft 365 E5; the emulator app holds Security
+    Administrator) or ``e3`` (Microsoft 365 E3: MDE_LITE only, none of the AIR plans; the app holds Security
+    Administrator too, so only the licence rows fail). Test helpers: ``add_sku``, ``edit_sku``, ``remove_sku``,
+    ``add_service_principal``, ``assign_role``, ``unassign_roles``."""
+
+    def __init__(self, licences: str = "e5", *, lock: threading.RLock | None = None) -> None:
+        if licences not in LICENCE_SEEDS:
+            raise ValueError(f"unknown licence seed {licences!r}; one of {', '.join(LICENCE_SEEDS)}")
+        self.lock = lock or threading.RLock()
+        self.licences = licences
+        self._skus: list[SubscribedSku] = [sku_record(p) for p in LICENCE_SEEDS[licences]]
+        self._principals: list[ServicePrincipal] = [ServicePrincipal(
+            id=EMULATOR_SP_ID, app_id=EMULATOR_APP_ID, display_name="defender-air (emulator)")]
+        self._assignments: list[RoleAssignment] = [RoleAssignment(
+            id="lAPpYvVpN0KRkAEhdxReEIL2vL3f1Q5Hs0MlhPMZfUI-1", principal_id=EMULATOR_SP_ID,
+            role_definition_id=SECURITY_ADMINISTRATOR)]
+
+    # -- the service's rules ----------------------------------------------------------------------------------
+
+    def list_skus(self) -> list[SubscribedSku]:
+        return list(self._skus)
+
+    def service_principal_by_app_id(self, app_id: str) -> ServicePrincipal:
+        """GET /servicePrincipals(appId='{appId}'): 404 Request_ResourceNotFound when no principal has it."""
+        wanted = app_id.lower()
+        found = next((p for p in self._principals if p.app_id.lower() == wanted), None)
+        if found is None:
+            raise ResourceNotFound(app_id)
+        return found
+
+    def role_assignments(self, principal_id: str | None) -> list[RoleAssignment]:
+        if principal_id is None:
+            return list(self._assignments)
+        wanted = principal_id.lower()
+        return [a for a in self._assignments if a.principal_id.lower() == wanted]
+
+    # -- helpers for tests ------------------------------------------------------------------------------------
+
+    def add_sku(self, part_number: str, *, capability_status: str = "Enabled",
+                plans: tuple[str, ...] | None = None) -> dict[str, Any]:
+        with self.lock:
+            sku = sku_record(part_number, capability_status=capability_status, plans=plans)
+            self._skus.append(sku)
+            return to_wire(sku)
+
+    def edit_sku(self, part_number: str, **fields: Any) -> None:
+        with self.lock:
+            for sku in self._skus:
+                if sku.sku_part_number == part_number:
+                    for key, value in fields.items():
+                        set_wire(sku, key, copy.deepcopy(value))
+
+    def remove_sku(self, part_number: str) -> None:
+        with self.lock:
+            self._skus = [s for s in self._skus if s.sku_part_number != part_number]
+
+    def add_service_principal(self, app_id: str, display_name: str = "") -> str:
+        with self.lock:
+            principal = ServicePrincipal(id=str(uuid.uuid4()), app_id=app_id.lower(), display_name=display_name)
+            self._principals.append(principal)
+            return principal.id
+
+    def assign_role(self, principal_id: str, role_definition_id: str) -> None:
+        with self.lock:
+            self._assignments.append(RoleAssignment(id=str(uuid.uuid4()), principal_id=principal_id,
+                                                    role_definition_id=role_definition_id))
+
+    def unassign_roles(self, principal_id: str) -> None:
+        with self.lock:
+            self._assignments = [a for a in self._assignments if a.principal_id.lower() != principal_id.lower()]
+
+    def skus(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [to_wire(s) for s in self._skus]
+
+    # -- persistence ------------------------------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        with self.lock:
+            return {"subscribedSkus": [to_wire(s) for s in self._skus],
+                    "servicePrincipals": [to_wire(p) for p in self._principals],
+                    "roleAssignments": [to_wire(a) for a in self._assignments]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        with self.lock:
+            if "subscribedSkus" in state:
+                self._skus = [from_wire(SubscribedSku, s) for s in state["subscribedSkus"]]
+            if "servicePrincipals" in state:
+                self._principals = [from_wire(ServicePrincipal, p) for p in state["servicePrincipals"]]
+            if "roleAssignments" in state:
+                self._assignments = [from_wire(RoleAssignment, a) for a in state["roleAssignments"]]

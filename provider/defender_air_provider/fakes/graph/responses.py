@@ -18,7 +18,7 @@ import re
 import uuid
 from datetime import timezone
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ..base import FakeRequest, FakeResponse
 from ..records import get_wire, to_wire
@@ -30,11 +30,19 @@ from .exceptions import (
     InvalidPageSize,
     InvalidVersion,
     MethodNotModelled,
+    ResourceNotFound,
     SegmentNotFound,
     UnknownProperty,
     UnsupportedQuery,
 )
-from .models import DEFAULT_PROPERTIES, FILTERABLE_BOOLS, FILTERABLE_STRINGS, EntraGroup, GraphBackend
+from .models import (
+    DEFAULT_PROPERTIES,
+    FILTERABLE_BOOLS,
+    FILTERABLE_STRINGS,
+    DirectoryBackend,
+    EntraGroup,
+    GraphBackend,
+)
 
 # Graph's JSON responses carry this content type (observed on every v1.0 response; Graph docs' examples show the
 # short form "application/json"). Clients must only check for "application/json".
@@ -239,3 +247,84 @@ def _decode_token(token: str) -> int | None:
     except (ValueError, TypeError, KeyError):
         return None
     return offset if offset >= 0 else None
+
+
+# == Licences, the app's service principal and its directory roles (docs/wire/microsoft-graph.md §3-§4) =============
+
+# GET /v1.0/subscribedSkus (§3.1, subscribedsku-list: no $filter, no paging).
+_SKUS_PATH = re.compile(r"^/(?P<version>v1\.0|beta)/subscribedSkus$", re.IGNORECASE)
+# [inference] the page names no call for the app's service principal; Graph's servicePrincipal-get documents the
+# alternate key form GET /servicePrincipals(appId='{appId}'), which the fake answers, and also the list with
+# $filter=appId eq '{appId}'.
+_SP_BY_APP_ID = re.compile(r"^/(?P<version>v1\.0|beta)/servicePrincipals\(appId='(?P<app>[^']*)'\)$",
+                           re.IGNORECASE)
+_SP_LIST = re.compile(r"^/(?P<version>v1\.0|beta)/servicePrincipals$", re.IGNORECASE)
+# §4.2 documents transitiveRoleAssignments with $filter=principalId eq '{id}'; [inference] roleAssignments (v1.0,
+# unifiedRoleAssignment list) answers the same filter with the direct assignments, which the fake also serves.
+_ROLES_PATH = re.compile(
+    r"^/(?P<version>v1\.0|beta)/roleManagement/directory/(?P<set>transitiveRoleAssignments|roleAssignments)$",
+    re.IGNORECASE)
+_EQ_PROPERTY = re.compile(r"^\s*(?P<prop>\w+)\s+eq\s+'(?P<value>[^']*)'\s*$", re.IGNORECASE)
+
+
+class DirectoryResponse:
+    """The responder for subscribed SKUs, service principals by appId and role assignments (read-only)."""
+
+    def __init__(self, backend: DirectoryBackend, errors: GraphResponse) -> None:
+        self.backend = backend
+        self.errors = errors  # renders Graph's error envelope and headers
+
+    def operation(self, request: FakeRequest) -> str | None:
+        path = unquote(request.path.rstrip("/"))
+        method = request.method.upper()
+        if _SKUS_PATH.match(path):
+            return f"{method} subscribedSkus"
+        if _SP_BY_APP_ID.match(path) or _SP_LIST.match(path):
+            return f"{method} servicePrincipals"
+        match = _ROLES_PATH.match(path)
+        if match:
+            return f"{method} {match.group('set')}"
+        return None
+
+    def handle(self, request: FakeRequest) -> FakeResponse:
+        path = unquote(request.path.rstrip("/"))
+        try:
+            if request.method.upper() != "GET":
+                raise MethodNotModelled(request.method)
+            with self.backend.lock:
+                if (match := _SKUS_PATH.match(path)) is not None:
+                    return self._collection(request, match.group("version"), "subscribedSkus",
+                                            [to_wire(s) for s in self.backend.list_skus()])
+                if (match := _SP_BY_APP_ID.match(path)) is not None:
+                    principal = self.backend.service_principal_by_app_id(match.group("app"))
+                    context = f"{request.base_url}/{match.group('version')}/$metadata#servicePrincipals/$entity"
+                    return self.errors._json(request, 200, {"@odata.context": context, **to_wire(principal)})
+                if (match := _SP_LIST.match(path)) is not None:
+                    app_id = _eq_filter(request, "appId")
+                    try:
+                        found = [to_wire(self.backend.service_principal_by_app_id(app_id))] if app_id else []
+                    except ResourceNotFound:
+                        found = []
+                    return self._collection(request, match.group("version"), "servicePrincipals", found)
+                if (match := _ROLES_PATH.match(path)) is not None:
+                    principal_id = _eq_filter(request, "principalId")
+                    return self._collection(request, match.group("version"), match.group("set"),
+                                            [to_wire(a) for a in self.backend.role_assignments(principal_id)])
+            raise SegmentNotFound(path.strip("/").split("/")[-1])
+        except GraphError as error:
+            return self.errors._error(request, error)
+
+    def _collection(self, request: FakeRequest, version: str, name: str, values: list[dict[str, Any]]) -> FakeResponse:
+        return self.errors._json(request, 200, {"@odata.context": f"{request.base_url}/{version}/$metadata#{name}",
+                                                "value": values})
+
+
+def _eq_filter(request: FakeRequest, prop: str) -> str | None:
+    """``$filter=<prop> eq '<value>'`` -> value; None without a filter; UnsupportedQuery for anything else."""
+    expression = request.query.get("$filter")
+    if expression is None:
+        return None
+    match = _EQ_PROPERTY.match(expression)
+    if match is None or match.group("prop").lower() != prop.lower():
+        raise UnsupportedQuery(expression)
+    return match.group("value")
