@@ -377,3 +377,20 @@ def test_the_output_is_the_same_bytes_on_every_run() -> None:
     first, second = run("1"), run("2")
     assert first == second
     assert json.loads(first) == package_schema()
+
+
+def test_a_reader_that_goes_away_is_not_an_error() -> None:
+    """``defender-air schema | head`` ends quietly: no traceback, exit status 0."""
+    import subprocess
+    import sys
+
+    script = ("import sys, io\n"
+              "from defender_air_provider import cli\n"
+              "r, w = __import__('os').pipe()\n"
+              "__import__('os').close(r)\n"  # nobody will read: every write is a broken pipe
+              "__import__('os').dup2(w, 1)\n"
+              "sys.stdout = io.TextIOWrapper(io.FileIO(1, 'w', closefd=False), write_through=True)\n"
+              "sys.exit(cli.main(['schema']))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
