@@ -88,3 +88,10 @@ def test_a_refresh_that_fails_is_an_error_never_gone(portal: FakeTenant) -> None
     portal.faults.unavailable("portal", "GET advanced_features", status=500, times=5)
     with pytest.raises(ServiceError):
         P.read("default", {"edr_in_block_mode": True})
+
+
+def test_an_unreadable_tenant_context_never_fails_a_done_write(portal: FakeTenant) -> None:
+    portal.faults.unavailable("portal", "GET tenant_context", status=500, times=20)
+    result = outs(P.create({"edr_in_block_mode": True}))
+    assert result["edr_in_block_mode"] is True and result["automated_investigation_enabled"] is None
+    assert portal.portal.advanced_features()["EnableWdavPassiveModeRemediation"] is True

@@ -157,8 +157,7 @@ def test_command_against_the_emulator_e5_passes(capsys: pytest.CaptureFixture[st
 
 
 def test_command_against_the_emulator_e3_fails_naming_the_product(capsys: pytest.CaptureFixture[str]) -> None:
-    tenant = FakeTenant(graph_licences="e3")
-    tenant.portal.edit_tenant_context(MdeFlavor="P1")
+    tenant = FakeTenant(graph_licences="e3")  # the E3 seed's tenant context matches it (plan P1, no MDO/MDI)
     with EmulatorServer(tenant, port=0) as server:
         code, out, _ = _main(capsys, "--emulator-url", server.url, "--json")
     assert code == 1
@@ -169,6 +168,7 @@ def test_command_against_the_emulator_e3_fails_naming_the_product(capsys: pytest
     failed = {c["name"]: c["detail"] for c in payload["checks"] if c["status"] == "fail"}
     assert "Defender for Endpoint P2 is not licensed" in failed["Licence: Defender for Endpoint P2"]
     assert failed["Tenant context: Defender for Endpoint plan P2"] == "MdeFlavor='P1'"
+    assert failed["Tenant context: Defender for Office 365 active"] == "IsOatpActive=False"
     assert_read_only(tenant)
 
 

@@ -55,6 +55,11 @@ class FakeTenant:
         # ``tenant.portal.propagation_reads``, ``tenant.portal.edit_tenant_context(MdeFlavor="P1")``).
         self.portal = PortalFake()
         self.graph = GraphFake(licences=graph_licences)
+        if graph_licences == "e3":
+            # One tenant, one story: with Microsoft 365 E3 only (Defender for Endpoint P1, no Defender for Office 365
+            # P2 or Defender for Identity) the portal's tenant context shows the same workloads (flags of
+            # docs/wire/defender-portal.md §7; their values for an E3 tenant are [inference]).
+            self.portal.edit_tenant_context(MdeFlavor="P1", IsOatpActive=False, IsMdiActive=False, IsItpActive=False)
         self.services: dict[str, ServiceFake] = {"exchange": self.exchange, "compliance": self.compliance,
                                                  "portal": self.portal, "graph": self.graph}
         self._state_file = Path(state_file) if state_file else None

@@ -12,7 +12,7 @@ from typing import Any
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from ..clients.advanced_features import AdvancedFeatures
-from ..core.errors import NotFound, PermissionDenied
+from ..core.errors import DefenderAirError
 from ..core.redaction import get_logger
 from ..definitions.endpoint_advanced_features import ENDPOINT_ADVANCED_FEATURES
 from . import context
@@ -35,7 +35,7 @@ def _automated_investigation() -> bool | None:
     cannot be read, the output is null with a warning rather than a failed operation."""
     try:
         value = context.current().advanced_features.tenant_context().get("IsAutomatedIrEnabled")
-    except (PermissionDenied, NotFound) as exc:
+    except DefenderAirError as exc:  # whatever the reason: never fail an operation whose own work is done
         LOG.warning("Defender portal: could not read the tenant context for automated_investigation_enabled: %s", exc)
         return None
     return value if isinstance(value, bool) else None
