@@ -1,4 +1,4 @@
-"""The ``defender-air`` command line (CONTRACT.md "Command line").
+"""The ``defender-air`` command line (README.md, docs/emulator.md, docs/schema.md, docs/preflight.md).
 
 Each subcommand registers itself with one ``_add_<name>(subparsers)`` function listed in ``SUBCOMMANDS``
 and sets ``func`` to the function that runs it, so adding a command (``quickstart``) is one function plus

@@ -36,7 +36,7 @@ PACKAGE = "defender-air"
 DISTRIBUTION = "pulumi-defender-air"
 PYTHON_PACKAGE = "pulumi_defender_air"
 
-# What each configuration key means (CONTRACT.md "Configuration"). Kept next to the schema because settings.py
+# What each configuration key means (docs/configuration.md). Kept next to the schema because settings.py
 # holds only the key-to-environment mapping; a test checks both name the same keys.
 CONFIG_DESCRIPTIONS: dict[str, str] = {
     "tenantId": "The tenant GUID.",

@@ -1,6 +1,6 @@
 """The localhost emulator: a ``FakeTenant`` on the stdlib HTTP server (no dependency beyond Python).
 
-Layout (CONTRACT.md "Emulator URL layout"): ``BASE/<service>/<real path>`` goes to
+Layout (docs/emulator.md): ``BASE/<service>/<real path>`` goes to
 ``tenant.dispatch(service, ...)`` with the service root ``BASE/<service>``, so ``@odata.nextLink`` links point
 back into the emulator. A small control surface under ``/_emulator/`` lets out-of-process tests and
 benchmarks read the request log and inject faults:

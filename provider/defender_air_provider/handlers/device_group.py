@@ -24,7 +24,7 @@ from .fields import changed_inputs, check_inputs, decode
 from .values import as_int, fold, is_unknown, str_list
 
 LOG = get_logger()
-DEFAULT_ID = "default"  # the id ``DefaultDeviceGroup.get`` takes (CONTRACT.md "Typed SDK surface")
+DEFAULT_ID = "default"  # the id ``DefaultDeviceGroup.get`` takes (docs/sdk.md, "Reading an existing object")
 SEMI_CORE_REFUSAL = (
     "automation_level 'semi_core_folders' (Semi - require approval for core folders) cannot be set yet: no public "
     "source gives the portal's wire value for it, and guessing could set another level. Use 'semi_all_folders' "
@@ -348,7 +348,7 @@ class DefaultDeviceGroupProvider(AirProvider):
             group = _ungrouped(context.current().device_groups.read())
         if props.get("automation_level") is None and id_ not in (DEFAULT_ID, str(group.id)):
             # ``DefaultDeviceGroup.get`` (no state) with another id: no such group. A refresh of managed state
-            # never reports the group gone: it always exists (CONTRACT.md).
+            # never reports the group gone: it always exists (docs/device-groups.md).
             return ReadResult(None, {})
         user_groups, ids = _live_user_groups(props, group.user_groups)
         live = {"automation_level": group.automation_level, "user_groups": user_groups}

@@ -21,7 +21,7 @@ from .fields import changed_inputs, check_inputs
 
 LOG = get_logger()
 KIND = ENDPOINT_ADVANCED_FEATURES.name
-ID = "default"  # one settings object per tenant (CONTRACT.md "Typed SDK surface": the singletons' id)
+ID = "default"  # one settings object per tenant (docs/sdk.md, "Reading an existing object": the singletons' id)
 TOGGLES = tuple(f.name for f in ENDPOINT_ADVANCED_FEATURES.inputs)
 
 

@@ -45,11 +45,11 @@ class Desired:
     @classmethod
     def from_props(cls, props: dict[str, Any]) -> Desired:
         return cls(
-            preset=str(props["preset"]).lower(),
-            enabled=as_bool(props.get("enabled"), True),
+            preset=str(props["preset"]),  # check gave it its canonical (lower-case) spelling
+            enabled=as_bool(props.get("enabled"), _default("enabled")),
             recipients=_scope(props.get("recipients")),
             exclusions=_scope(props.get("exclusions")),
-            defender_for_office365=as_bool(props.get("defender_for_office365"), True),
+            defender_for_office365=as_bool(props.get("defender_for_office365"), _default("defender_for_office365")),
         )
 
     @property
@@ -62,6 +62,11 @@ class Desired:
     def inputs(self) -> dict[str, Any]:
         return {"preset": self.preset, "enabled": self.enabled, "recipients": self.recipients,
                 "exclusions": self.exclusions, "defender_for_office365": self.defender_for_office365}
+
+
+def _default(name: str) -> bool:
+    """The argument's default, from the definition (old state may predate check filling it in)."""
+    return bool(PRESET_POLICY_ASSIGNMENT.field(name).default)
 
 
 def _scope(value: Any) -> dict[str, list[str]]:
@@ -119,7 +124,7 @@ class PresetPolicyAssignmentProvider(AirProvider):
     # ------------------------------------------------------------------ read (refresh)
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         preset = str(props.get("preset") or id_).lower()
-        managed_atp = as_bool(props.get("defender_for_office365"), True)
+        managed_atp = as_bool(props.get("defender_for_office365"), _default("defender_for_office365"))
         with failures_named(KIND, preset, "read"):
             if preset not in RULE_NAMES:
                 # Only ``PresetPolicyAssignment.get`` can ask for another id; there is no such object to read.

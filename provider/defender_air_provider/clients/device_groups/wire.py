@@ -18,7 +18,7 @@ NEW_GROUP_ID = -1  # a group to create (NMC, XDRI: "MachineGroupId = -1")
 # AutoRemediationLevel: M2GSA Export-MDEWebFilteringConfig.ps1 (0 NoAutomatedResponse, 1 SemiRequireApprovalAll,
 # 2 SemiRequireApprovalNonTemp, 3 FullAutomated). "Semi - require approval for core folders" has no wire value
 # in any source (docs/wire/defender-portal.md §3.1: only 0-3 exist in any source), so it maps to
-# None and is refused rather than guessed (CONTRACT.md).
+# None and is refused rather than guessed (docs/device-groups.md).
 AUTOMATION_LEVELS: dict[str, int | None] = {
     "full": 3,
     "semi_all_folders": 1,

@@ -14,8 +14,8 @@ Hosts (docs/wire/invoke-command.md §3.3). The same fake answers three kinds of 
   (the client must rewrite that to ``<region>.ps.compliance.protection.outlook.com``), or ``500`` "Could not find
   the organization container" when the lookup fails;
 - a regional host (``<region>.ps.compliance.protection.outlook.com``) runs the cmdlets;
-- anything else is the emulator's ``BASE/compliance``, which CONTRACT.md serves as the regional host directly
-  (no region discovery).
+- anything else is the emulator's ``BASE/compliance``, served as the regional host directly (no region discovery,
+  docs/emulator.md).
 
 Cmdlets: ``Get-``, ``New-``, ``Set-`` and ``Remove-ProtectionAlert``. Any other cmdlet answers 403 with a JSON
 body naming it (docs/wire/invoke-command.md §6 "unknown cmdlet on IPPS", unlike Exchange's NUL body).
