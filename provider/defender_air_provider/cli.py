@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Any
 
 from . import quickstart
+from .export import command as export_command
 from .fakes.exchange import SCENARIOS
 from .fakes.server import EmulatorServer
 from .fakes.tenant import FakeTenant
@@ -153,6 +154,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]
     _add_emulator,
     _add_schema,
     _add_preflight,
+    export_command.add_parser,
     quickstart.add_parser,
 )
 

@@ -10,15 +10,17 @@ provider calls never need it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from ..core.credentials import TokenSource
 from ..core.errors import NotFound, PermissionDenied, ServiceError, Throttled
 from ..core.redaction import REDACTOR
 from .device_groups.wire import UserGroup
 
+T = TypeVar("T")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -38,10 +40,42 @@ class EntraGroupResolver:
         self._timeout = timeout
 
     def resolve(self, names_or_ids: Iterable[str]) -> list[UserGroup]:
+        """Each object ID (verified to exist) or display name (exactly one group must have it) as a group."""
         wanted = [v.strip() for v in names_or_ids]
-        return asyncio.run(self._resolve_all(wanted)) if wanted else []
+        if not wanted:
+            return []
 
-    async def _resolve_all(self, wanted: list[str]) -> list[UserGroup]:
+        async def resolve_all(client: Any, tokens: Any) -> list[UserGroup]:
+            found = []
+            for value in wanted:  # one at a time: an error names the first value that fails
+                found.append(await _retrying_401(tokens, value, functools.partial(self._lookup, client, value)))
+            return found
+
+        return asyncio.run(self._with_client(resolve_all))
+
+    def named(self, names: Iterable[str], *, concurrency: int = 8) -> dict[str, list[UserGroup]]:
+        """Every Entra group that has each display name (Graph compares it as ``displayName eq``), one request per
+        distinct name, ``concurrency`` at a time (``defender-air export`` names user groups only where the name is
+        unique). At most five groups per name are returned: enough to tell one from several."""
+        wanted = sorted({n for n in names if n.strip()})
+        if not wanted:
+            return {}
+
+        async def look_up_all(client: Any, tokens: Any) -> dict[str, list[UserGroup]]:
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one(name: str) -> list[UserGroup]:
+                async with gate:
+                    return await _retrying_401(tokens, name, lambda: self._matches(client, name))
+
+            found = await asyncio.gather(*(one(name) for name in wanted))
+            return dict(zip(wanted, found, strict=True))
+
+        return asyncio.run(self._with_client(look_up_all))
+
+    async def _with_client(self, work: Callable[[Any, Any], Awaitable[T]]) -> T:
+        """Run ``work(client, token_provider)`` with a Graph client of its own (one per call: the resolver is shared
+        by the provider's worker threads, each with its own event loop)."""
         import httpx
         from kiota_abstractions.authentication import (
             AccessTokenProvider,
@@ -69,51 +103,57 @@ class EntraGroupResolver:
 
         # The SDK's default middleware retries 429/503 honouring Retry-After.
         http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(timeout=self._timeout))
-        token_provider = _Tokens()  # per resolution: the resolver is shared by the provider's worker threads
+        token_provider = _Tokens()
         adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(token_provider), client=http)
         adapter.base_url = f"{self._base}/v1.0"
         client = GraphServiceClient(request_adapter=adapter)
         try:
-            return [await self._resolve_one(client, token_provider, value) for value in wanted]
+            return await work(client, token_provider)
         finally:
             await http.aclose()
 
-    async def _resolve_one(self, client: Any, token_provider: Any, value: str) -> UserGroup:
-        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
-
-        try:
-            return await self._lookup(client, value)
-        except ODataError as exc:
-            if getattr(exc, "response_status_code", None) != 401:
-                raise _graph_error(value, exc) from exc
-        # A 401: the token may have expired or been revoked; get a new one once, like the HTTP layer does.
-        token_provider.force_refresh = True
-        try:
-            return await self._lookup(client, value)
-        except ODataError as exc:
-            raise _graph_error(value, exc) from exc
-
-    async def _lookup(self, client: Any, value: str) -> UserGroup:
+    async def _matches(self, client: Any, name: str) -> list[UserGroup]:
+        """The groups whose display name equals ``name`` (at most five)."""
         from kiota_abstractions.base_request_configuration import RequestConfiguration
         from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
 
-        if is_object_id(value):
-            group = await client.groups.by_group_id(value).get()
-            return UserGroup(str(group.id), str(group.display_name or ""))
-        literal = value.replace("'", "''")  # OData string literal escaping
+        literal = name.replace("'", "''")  # OData string literal escaping
         query = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
             filter=f"displayName eq '{literal}'", select=["id", "displayName"], top=5)
         page = await client.groups.get(request_configuration=RequestConfiguration(query_parameters=query))
-        matches = [g for g in (page.value if page else None) or []]
+        return [UserGroup(str(g.id), str(g.display_name or name)) for g in (page.value if page else None) or []]
+
+    async def _lookup(self, client: Any, value: str) -> UserGroup:
+        if is_object_id(value):
+            group = await client.groups.by_group_id(value).get()
+            return UserGroup(str(group.id), str(group.display_name or ""))
+        matches = await self._matches(client, value)
         if not matches:
             raise NotFound(f"Microsoft Graph: no Entra group has the display name {value!r}; use its exact "
                            "display name or its object ID.", operation=f"GET groups ({value})")
         if len(matches) > 1:
-            ids = ", ".join(str(g.id) for g in matches)
+            ids = ", ".join(g.object_id for g in matches)
             raise AmbiguousGroupError(f"Microsoft Graph: {len(matches)} Entra groups have the display name "
                                       f"{value!r} ({ids}); use the object ID of the one you mean.",
                                       operation=f"GET groups ({value})")
-        return UserGroup(str(matches[0].id), str(matches[0].display_name or value))
+        return matches[0]
+
+
+async def _retrying_401(token_provider: Any, value: str, call: Callable[[], Awaitable[T]]) -> T:
+    """``call``, once more with a new token after a 401 (the token may have expired or been revoked), as the HTTP
+    layer does; any other Graph error is classified."""
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+    try:
+        return await call()
+    except ODataError as exc:
+        if getattr(exc, "response_status_code", None) != 401:
+            raise _graph_error(value, exc) from exc
+    token_provider.force_refresh = True
+    try:
+        return await call()
+    except ODataError as exc:
+        raise _graph_error(value, exc) from exc
 
 
 def _graph_error(value: str, exc: Any) -> ServiceError:

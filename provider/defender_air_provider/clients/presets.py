@@ -128,21 +128,27 @@ class PresetRulesClient:
         self._invoke = invoke
 
     def get_rule(self, kind: str, preset: str) -> PresetRule | None:
-        """The preset's rule, or None when it does not exist.
+        """The preset's rule, or None when it does not exist (one unfiltered ``Get-``: see ``rules``)."""
+        return self.rules(kind).get(preset)
+
+    def rules(self, kind: str) -> dict[str, PresetRule]:
+        """Both presets' rules of one family (``eop`` or ``atp``), by preset; a preset without its rule is absent.
 
         An unfiltered ``Get-`` is used and filtered by name: the docs warn that a non-existent ``-Identity``
         "returns all objects" while the admin API's general pattern is a 404 (docs/wire/exchange-online.md §3, §5), so
-        filtering ourselves is right under either behaviour.
+        filtering ourselves is right under either behaviour. A missing rule is then simply not in the list, so any
+        error (404 included) is a failed read, never "absent" (a refresh must not drop the resource on a transient
+        failure).
         """
         family = FAMILIES[kind]
-        wanted = RULE_NAMES[preset].lower()
-        # Unfiltered: a missing rule is an empty list, so any error (404 included) is a failed read, never
-        # "absent" (a refresh must not drop the resource on a transient failure).
         result = self._invoke.invoke(f"Get-{family.noun}", {}, idempotent=True)
+        found: dict[str, PresetRule] = {}
         for obj in result.values:
-            if str(obj.get("Name") or "").strip().lower() == wanted:
-                return PresetRule.from_wire(kind, preset, obj)
-        return None
+            name = str(obj.get("Name") or "").strip().lower()
+            for preset, rule_name in RULE_NAMES.items():
+                if name == rule_name.lower() and preset not in found:
+                    found[preset] = PresetRule.from_wire(kind, preset, obj)
+        return found
 
     def set_conditions(self, kind: str, preset: str, conditions: RecipientConditions) -> None:
         # Setting the same values twice is harmless, so the call is idempotent (safe to retry).

@@ -155,6 +155,13 @@ def _inputs_of(outputs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in outputs.items() if k in keep or k in INSTRUCTIONS}
 
 
+def live_inputs(policy: AlertPolicy) -> dict[str, Any]:
+    """The inputs of a resource that manages ``policy`` exactly as the service has it: what refresh reports (the
+    settings this kind of policy accepts, as read), with the instructions at their defaults. ``defender-air export``
+    declares these."""
+    return _inputs_of(_outputs({"name": policy.name}, policy, AlertPolicySettings()))
+
+
 def _find(name: str, policy_id: str | None = None, *, by_name: bool = True) -> AlertPolicy | None:
     """Built-ins by ImmutableId first (stable across renames, docs/wire/security-compliance.md §5.1), then by name.
     ``by_name=False``

@@ -200,6 +200,20 @@ def _outputs(spec: Spec, props: dict[str, Any], group: MachineGroup, groups: Gro
     return out
 
 
+def live_inputs(group: MachineGroup, user_groups: list[str]) -> dict[str, Any]:
+    """The settings of ``group`` as the portal has them, as inputs (refresh reports these; ``defender-air export``
+    declares them). ``user_groups``: how to name its user access (object IDs or display names)."""
+    if group.is_ungrouped:
+        return {"automation_level": group.automation_level, "user_groups": user_groups}
+    return {
+        "display_name": group.name,
+        "automation_level": group.automation_level,
+        "description": group.description,
+        "rules": [r.to_output() for r in group.rules],
+        "user_groups": user_groups,
+    }
+
+
 # ---------------------------------------------------------------------------------------------- providers
 class DeviceGroupProvider(AirProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -254,14 +268,7 @@ class DeviceGroupProvider(AirProvider):
             return ReadResult(None, {})
         user_groups, user_group_ids = _live_user_groups(props, group.user_groups)
         requested = as_int(props.get("requested_rank"))
-        live = {
-            "display_name": group.name,
-            "automation_level": group.automation_level,
-            "description": group.description,
-            "rules": [r.to_output() for r in group.rules],
-            "user_groups": user_groups,
-            "adopt_existing": bool(props.get("adopt_existing")),
-        }
+        live = {**live_inputs(group, user_groups), "adopt_existing": bool(props.get("adopt_existing"))}
         outputs = {
             **live,
             "rank": groups.rank_of(group),
@@ -351,7 +358,7 @@ class DefaultDeviceGroupProvider(AirProvider):
             # never reports the group gone: it always exists (docs/device-groups.md).
             return ReadResult(None, {})
         user_groups, ids = _live_user_groups(props, group.user_groups)
-        live = {"automation_level": group.automation_level, "user_groups": user_groups}
+        live = live_inputs(group, user_groups)
         # The id is the group's MachineGroupId (what create returns); ``DefaultDeviceGroup.get(name, "default")``
         # reads it too.
         return ReadResult(id_, {**live, "group_id": str(group.id), "user_group_ids": ids}, live)

@@ -135,7 +135,7 @@ class PresetPolicyAssignmentProvider(AirProvider):
             if eop is None:
                 return ReadResult(None, {})  # the rule is gone: the engine drops the resource
             atp = _get_atp(preset) if managed_atp else None
-        live = Desired(preset, eop.enabled, _scope_from_rule(eop, 0), _scope_from_rule(eop, 1), managed_atp)
+        live = live_desired(eop, managed_atp)
         outputs = {**live.inputs(), **_computed(live, eop, atp)}
         return ReadResult(id_, outputs, live.inputs())
 
@@ -150,6 +150,12 @@ class PresetPolicyAssignmentProvider(AirProvider):
                     presets.set_enabled(kind, desired.preset, False)
                 except NotFound:
                     LOG.info("%s rule of the %s preset is already gone", kind.upper(), desired.preset)
+
+
+def live_desired(eop: PresetRule, defender_for_office365: bool) -> Desired:
+    """The assignment as the preset's EOP rule has it (refresh reports its ``inputs()``; ``defender-air export``
+    declares them)."""
+    return Desired(eop.preset, eop.enabled, _scope_from_rule(eop, 0), _scope_from_rule(eop, 1), defender_for_office365)
 
 
 def _get_atp(preset: str) -> PresetRule | None:

@@ -85,7 +85,9 @@ class Groups:
         """``group`` changed to ``desired``; every other group, and every field not managed, as read."""
         items = copy.deepcopy(list(self.items))
         target = next(i for i in items if same_id(i, group.id))
-        if desired.rank is not None and not group.is_ungrouped:
+        # A group already at its rank keeps its Priority as read: re-placing it would renumber sparse Priority values
+        # (the portal's are not always 1..n) and turn a no-op into a PUT.
+        if desired.rank is not None and not group.is_ungrouped and not self.rank_in_place(group, desired.rank):
             place(items, target, desired.rank)
         apply_settings(target, desired)
         return Groups.of(items)
