@@ -123,3 +123,19 @@ def test_a_refresh_confirms_a_missing_group_with_an_uncached_read(portal_tenant:
     gets = portal_tenant.log.count("portal", "GET machine_groups")
     assert not P.read(created.id, outs(created)).id
     assert portal_tenant.log.count("portal", "GET machine_groups") >= gets + 1
+
+
+def test_adopting_a_group_at_its_rank_keeps_sparse_priorities_and_sends_no_put(portal_tenant: FakeTenant) -> None:
+    # The portal's Priority values need not be 1..n: a group already at the requested rank is left exactly as read
+    # (re-placing it would renumber it and turn an adoption into a PUT).
+    real = sorted((g for g in portal_tenant.portal.groups() if not g["IsUnassignedMachineGroup"]),
+                  key=lambda g: g["Priority"])
+    for position, group in enumerate(real, start=1):
+        portal_tenant.portal.edit_group(group["MachineGroupId"], Priority=position * 10)
+    live = P.read(str(real[1]["MachineGroupId"]), {}).inputs
+    assert live is not None
+    adopted = P.create({**live, "rank": 2, "adopt_existing": True})
+    assert portal_tenant.log.count("portal", "PUT machine_groups") == 0
+    assert outs(adopted)["rank"] == 2
+    assert sorted(g["Priority"] for g in portal_tenant.portal.groups() if not g["IsUnassignedMachineGroup"]) == \
+        [10 * i for i in range(1, len(real) + 1)]
