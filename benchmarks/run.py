@@ -6,13 +6,19 @@ Run: ``./run bench`` (or ``.venv/bin/python benchmarks/run.py [--runs N]``).
   for a trivial by-reference provider measured in the same run (``benchmarks/cold_start.py``).
 * Requests per operation: each engine step of a resource through the real dynamic-provider server
   (``tests/harness/engine.py``) against the emulator, counted by the emulator's request log.
+* Export: ``defender-air export`` of an emulator tenant with 100 device groups and 100 custom alert policies, the
+  real CLI in a subprocess (spawn to exit) and ``export_tenant`` in process, with the requests per backend against
+  the minimum (one list per kind, one Graph lookup per distinct user-group name).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +29,12 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import pulumi_defender_air as air  # noqa: E402
 from benchmarks.cold_start import measure_cold_start  # noqa: E402
+from defender_air_provider.core.http import RetryPolicy  # noqa: E402
+from defender_air_provider.export import export_tenant  # noqa: E402
 from defender_air_provider.fakes.server import EmulatorServer  # noqa: E402
 from defender_air_provider.fakes.tenant import FakeTenant  # noqa: E402
+from defender_air_provider.handlers.context import ProviderContext  # noqa: E402
+from defender_air_provider.preflight import load_settings  # noqa: E402
 from tests.harness.engine import Engine, EngineFactory, Registration, capture_registration  # noqa: E402
 
 
@@ -152,6 +162,98 @@ def advanced_features(engine: Engine, tenant: FakeTenant) -> None:
         print(f"  {label:<36} {value}")
 
 
+# The list calls export makes whatever the tenant holds, one per kind (service, operation as the request log names it).
+EXPORT_LISTS = (("compliance", "Get-ProtectionAlert"), ("exchange", "Get-EOPProtectionPolicyRule"),
+                ("exchange", "Get-ATPProtectionPolicyRule"), ("portal", "GET machine_groups"),
+                ("portal", "GET advanced_features"))
+BACKENDS = ("exchange", "compliance", "portal", "graph")
+
+
+def seed_export_tenant(tenant: FakeTenant, groups: int, policies: int, entra_names: int) -> None:
+    """``groups`` device groups (every 3rd with a tag rule, every 4th with an OS rule, every 2nd with one or two of
+    ``entra_names`` Entra groups) and ``policies`` custom alert policies, on top of the emulator's seed."""
+    entra = [tenant.graph.add_group(f"Bench export team {k}") for k in range(entra_names)]
+    for i in range(groups):
+        rows: list[dict[str, object]] = [{"OperatorType": 0, "Property": p, "PropertyValue": ""} for p in range(5)]
+        if i % 3 == 0:
+            rows[2] = {"OperatorType": 2, "Property": 2, "PropertyValue": f"bench-tag-{i}"}
+        if i % 4 == 0:
+            rows[3] = {"OperatorType": 4, "Property": 3, "PropertyValue": '["Windows11","Windows10"]'}
+        assigned = []
+        if entra and i % 2 == 0:
+            assigned.append(entra[i % len(entra)])
+        if len(entra) > 1 and i % 4 == 0:
+            assigned.append(entra[(i + 1) % len(entra)])
+        tenant.portal.add_group(
+            Name=f"Bench export group {i:03d}", Description=f"benchmark group {i}", AutoRemediationLevel=i % 4,
+            GroupRules=rows,
+            MachineGroupAssignments=[{"WcdAadGroup": {"ObjectId": g["id"], "DisplayName": g["displayName"]}}
+                                     for g in assigned])
+    for i in range(policies):
+        tenant.compliance.add_custom(
+            Name=f"Bench export policy {i:03d}", Category="Others", ThreatType="Activity", AggregationType="None",
+            Operation=["FileDeleted"], Severity=("Low", "Medium", "High")[i % 3], NotifyUser=["secops@contoso.com"])
+
+
+def export_minimum(tenant: FakeTenant) -> int:
+    """One list per kind plus one Graph lookup per distinct user-group name the device groups carry."""
+    names = {a["WcdAadGroup"]["DisplayName"] for g in tenant.portal.groups()
+             for a in (g.get("MachineGroupAssignments") or []) if a["WcdAadGroup"]["DisplayName"].strip()}
+    return len(EXPORT_LISTS) + len(names)
+
+
+def export_cli(url: str, out: Path) -> tuple[float, int, str]:
+    """``defender-air export --out OUT --emulator-url URL`` in a subprocess: seconds from spawn to exit, exit status,
+    the last line of its stderr."""
+    script = Path(sys.executable).with_name("defender-air")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "defender_air_provider.cli"]
+    started = time.perf_counter()
+    done = subprocess.run([*command, "export", "--out", str(out), "--emulator-url", url], capture_output=True,
+                          text=True, timeout=300)
+    seconds = time.perf_counter() - started
+    lines = done.stderr.strip().splitlines()
+    return seconds, done.returncode, lines[-1] if lines else ""
+
+
+def export_in_process(url: str) -> tuple[float, int]:
+    """Settings, client context and ``export_tenant`` in this process, as the CLI runs them: seconds, declarations."""
+    started = time.perf_counter()
+    ctx = ProviderContext(load_settings(emulator_url=url), retry=RetryPolicy())
+    export = export_tenant(ctx)
+    return time.perf_counter() - started, len(export.declarations)
+
+
+def export_benchmark(groups: int = 100, policies: int = 100, entra_names: int = 5) -> None:
+    """``defender-air export`` of an emulator tenant: wall time (CLI and in process), requests per backend, and their
+    ratio to the minimum. Target (issue 9): under 5 s and at most 2x the minimum.
+
+    The in-process export runs twice: the first run pays what the CLI pays on every run (msgraph-sdk imports its
+    generated models when it parses its first answer) unless this process already did, the repeat shows the rest."""
+    tenant = FakeTenant("presets_on")
+    seed_export_tenant(tenant, groups, policies, entra_names)
+    minimum = export_minimum(tenant)
+    runs: list[tuple[str, float, dict[str, int]]] = []
+    with EmulatorServer(tenant, host="127.0.0.1", port=0) as server, tempfile.TemporaryDirectory() as tmp:
+        tenant.log.clear()
+        seconds, status, last = export_cli(server.url, Path(tmp) / "program")
+        runs.append((f"CLI, spawn to exit (exit {status})", seconds, {b: tenant.log.count(b) for b in BACKENDS}))
+        for label in ("export_tenant in process, first", "export_tenant in process, repeat"):
+            tenant.log.clear()
+            seconds, declared = export_in_process(server.url)
+            runs.append((label, seconds, {b: tenant.log.count(b) for b in BACKENDS}))
+        lists = ", ".join(f"{op} {tenant.log.count(service, op)}" for service, op in EXPORT_LISTS)
+    print(f"defender-air export of {groups} device groups (user groups from {entra_names} Entra group names) and "
+          f"{policies} custom alert policies, plus the emulator's seed: {declared} declarations")
+    own = re.search(r" in (\d+\.\d+ s \(.*\))$", last)  # "wrote <files> in 1.8 s (<counts>)", files left out
+    print(f"  the CLI's own report: {own.group(1) if own else last}")
+    for label, seconds, requests in runs:
+        total = sum(requests.values())
+        per = ", ".join(f"{backend} {n}" for backend, n in requests.items())
+        print(f"  {label:<34} {seconds:5.2f} s, {total} requests ({per}), {total / minimum:.2f}x the minimum")
+    print(f"  minimum {minimum} requests: one list per kind ({lists} in the last run) + "
+          f"{minimum - len(EXPORT_LISTS)} Graph lookups (distinct user-group names); target: under 5 s, at most 2x")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -170,6 +272,7 @@ def main(argv: list[str] | None = None) -> None:
             device_groups(engine, tenant)
     finally:
         factory.close()
+    export_benchmark()
 
 
 if __name__ == "__main__":
