@@ -12,10 +12,13 @@ import sys
 from typing import Any
 
 import pytest
+import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pulumi_defender_air as air_sdk
+from defender_air_provider.core.settings import Settings
+from defender_air_provider.export import export_tenant
 from defender_air_provider.export.declarations import (
     RESERVED,
     SOFT_KEYWORDS,
@@ -25,7 +28,13 @@ from defender_air_provider.export.declarations import (
     variable_of,
 )
 from defender_air_provider.export.program import LINE, render_program, resource_lines, string, width
+from defender_air_provider.fakes.tenant import FakeTenant
+from defender_air_provider.fakes.transport import mount
+from defender_air_provider.handlers.context import ProviderContext
 from defender_air_provider.registry import resource
+from tests.support import RecordingSleep
+
+BASE = "http://emulator.test:8765"
 
 
 def ruff_format(source: str) -> str:
@@ -249,3 +258,29 @@ def test_a_program_with_a_resource_left_out_parses_and_lists_it() -> None:
             ] == ["servers"]
     assert "- DeviceGroup old" in program and "# old = air.DeviceGroup(" in program
     assert_ruff_keeps(program)
+
+
+# ---------------------------------------------------------------------------------------------- a whole program
+def test_a_tenant_with_awkward_names_exports_a_program_ruff_keeps() -> None:
+    tenant = FakeTenant()
+    tenant.portal.edit_group("Workstations", Name='Ops "core" \\ team\t', Description="line one\nline two\u200b")
+    wide = [tenant.graph.add_group(name) for name in
+            ("セキュリティ運用チームのメンバー", "財務部の管理者グループ", "Équipe sécurité « nuit »")]
+    tenant.portal.add_group(Name="財務部のノートパソコン", MachineGroupAssignments=[
+        {"WcdAadGroup": {"ObjectId": group["id"], "DisplayName": group["displayName"]}} for group in wide])
+    tenant.compliance.add_custom(Name="Bob's \"mass\" download", NotifyUser=[
+        f"équipe.sécurité.{n}@contoso.onmicrosoft.com" for n in range(4)])
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        mount(router, tenant, emulator_base=BASE)
+        program = export_tenant(ProviderContext(Settings(emulator_url=BASE), sleep=RecordingSleep())
+                                ).files["__main__.py"]
+    assert_ruff_keeps(program)
+    calls = [node.value for node in ast.parse(program).body
+             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)]
+    declared = {ast.literal_eval(k.value) for call in calls for k in call.keywords
+                if k.arg == "display_name"}
+    assert {g["Name"] for g in tenant.portal.groups() if not g["IsUnassignedMachineGroup"]} == declared
+    assert any(ast.literal_eval(k.value) == "Bob's \"mass\" download" for call in calls for k in call.keywords
+               if k.arg == "name")
+    assert '"財務部のノートパソコン",' in program.splitlines()[program.splitlines().index(
+        "device_group_108 = air.DeviceGroup(") + 2]  # no slug: the fallback resource name, its display name as is

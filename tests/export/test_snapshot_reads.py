@@ -110,10 +110,31 @@ def test_one_list_call_per_kind_and_one_graph_lookup_per_distinct_name(emulated:
                 for a in g.get("MachineGroupAssignments") or []}
     assert assigned == {"Contractors", "Tier0 Admins", "SOC Analysts"}
 
-    emulated.export()
+    export = emulated.export()
     assert calls(tenant) == sorted([*LISTS, *[("graph", "GET", "GET groups")] * len(assigned)])  # no tenant context
     assert sorted(emulated.graph_filters()) == sorted(f"displayName eq '{name}'" for name in assigned)
     assert_read_only(tenant)
+    # A name two groups share is no way to declare either: each by its object id, the name in a comment.
+    lines = export.files["__main__.py"].splitlines()
+    for object_id in (CONTRACTORS_SECURITY_ID, CONTRACTORS_M365_ID):
+        assert f'        "{object_id}",  # \'Contractors\' (2 Entra groups have this name)' in lines
+    assert '        "Tier0 Admins",' in lines
+
+
+def test_a_deleted_group_is_looked_up_by_id_and_its_device_group_commented_out(emulated: Emulated) -> None:
+    tenant = emulated.tenant()
+    gone = "0d4e5f60-1a2b-4c3d-8e9f-a0b1c2d3e4f5"
+    assign(tenant, "Workstations", (gone, "Old contractors"), (TIER0_ADMINS_ID, "Tier0 Admins"))
+    export = emulated.export()
+    assert sorted(e.operation for e in tenant.log.entries if e.service == "graph") == [
+        "GET group", "GET groups", "GET groups", "GET groups"]
+    [workstations] = [d for d in export.declarations if d.name_source == "Workstations"]
+    assert not workstations.declared and any(gone in p for p in workstations.problems)
+    text = export.files["__main__.py"]
+    call = text[text.index("# workstations = air.DeviceGroup("):].split("\n\n", 1)[0].splitlines()
+    assert call[-1] == "# )" and all(line.startswith("# ") for line in call)
+    assert f'#         "{gone}",  # \'Old contractors\': no longer in Entra' in call
+    assert "- DeviceGroup workstations" in text  # listed at the top of the program
 
 
 def test_a_renamed_group_costs_one_lookup_by_id(emulated: Emulated) -> None:
