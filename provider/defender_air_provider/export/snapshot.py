@@ -152,9 +152,8 @@ def _failed(what: str, exc: DefenderAirError) -> ExportReadError:
     (HTTP 5xx) says nothing of the kind, so this does."""
     advice = ""
     if isinstance(exc, ServiceError) and exc.status is not None and exc.status >= 500:
-        advice = (" This is the service's own failure and usually passes: run the export again in a few minutes; if it "
-                  "keeps failing, check the service's health in the Microsoft 365 admin center (Health > Service "
-                  "health).")
+        advice = (" A service error (HTTP 5xx) usually passes: run the export again in a few minutes; if it keeps "
+                  "failing, check the service's health in the Microsoft 365 admin center (Health > Service health).")
     return ExportReadError(f"{what} failed: {exc}{advice}")
 
 
