@@ -68,8 +68,14 @@ class EntraGroupResolver:
                 async with gate:
                     return await _retrying_401(tokens, name, lambda: self._matches(client, name))
 
-            found = await asyncio.gather(*(one(name) for name in wanted))
-            return dict(zip(wanted, found, strict=True))
+            # Every lookup runs to its end (none is left in flight when one fails), and the error raised is the one
+            # of the first name in order, whatever finished first.
+            found = await asyncio.gather(*(one(name) for name in wanted), return_exceptions=True)
+            failed = next((result for result in found if isinstance(result, BaseException)), None)
+            if failed is not None:
+                raise failed
+            return {name: result for name, result in zip(wanted, found, strict=True)
+                    if not isinstance(result, BaseException)}
 
         return asyncio.run(self._with_client(look_up_all))
 
@@ -142,18 +148,31 @@ class EntraGroupResolver:
 async def _retrying_401(token_provider: Any, value: str, call: Callable[[], Awaitable[T]]) -> T:
     """``call``, once more with a new token after a 401 (the token may have expired or been revoked), as the HTTP
     layer does; any other Graph error is classified."""
-    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+    # APIError, not only msgraph's ODataError: kiota raises the base class when the error body is not Graph's JSON
+    # (a gateway's plain-text 5xx, an HTML page).
+    import httpx
+    from kiota_abstractions.api_error import APIError
 
     try:
         return await call()
-    except ODataError as exc:
+    except APIError as exc:
         if getattr(exc, "response_status_code", None) != 401:
             raise _graph_error(value, exc) from exc
+    except httpx.TransportError as exc:
+        raise _no_answer(value, exc) from exc
     token_provider.force_refresh = True
     try:
         return await call()
-    except ODataError as exc:
+    except APIError as exc:
         raise _graph_error(value, exc) from exc
+    except httpx.TransportError as exc:
+        raise _no_answer(value, exc) from exc
+
+
+def _no_answer(value: str, exc: Exception) -> ServiceError:
+    """The connection failed or closed without an answer (the SDK's middleware retries only 429/503/504)."""
+    return ServiceError(f"Microsoft Graph: reading group {value!r} got no answer ({type(exc).__name__}). Check "
+                        "network access to Microsoft Graph and try again.", operation=f"GET groups ({value})")
 
 
 def _graph_error(value: str, exc: Any) -> ServiceError:

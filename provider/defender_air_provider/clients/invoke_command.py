@@ -181,13 +181,16 @@ class InvokeCommandClient:
         detail = failure.message + (f" ({failure.exception})" if failure.exception else "")
         typed: dict[str, Any] = {"status": status, "code": failure.code, "operation": cmdlet,
                                  "exception_type": failure.exception}
+        # A refusal first, whatever exception it names: the 403 for a cmdlet the caller may not run names the cmdlet
+        # (docs/wire/invoke-command.md §6.4), possibly as PowerShell's CommandNotFoundException, and is no missing
+        # object.
+        if status in (401, 403):
+            message = f"{where} was refused (HTTP {status}): {detail}. {self._permission_hint}"
+            return PermissionDenied(REDACTOR(message), **typed)
         if status == 404 or (failure.exception or "").endswith("NotFoundException") or (
                 status == 400 and _NOT_FOUND_EXCEPTION.search(failure.message)):
             what = f"'{target}'" if target else "the object"
             return NotFound(REDACTOR(f"{where}: {what} was not found: {detail}"), **typed)
-        if status in (401, 403):
-            message = f"{where} was refused (HTTP {status}): {detail}. {self._permission_hint}"
-            return PermissionDenied(REDACTOR(message), **typed)
         if status in (429, 503):
             message = (f"{where} is still throttled (HTTP {status}) after retries: {detail}. "
                        "Run again later or lower pulumi's --parallel.")

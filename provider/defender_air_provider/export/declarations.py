@@ -241,7 +241,7 @@ def _preset(snapshot: Snapshot, preset: str) -> Declaration:
         declaration.notes.append(
             f"defender_for_office365=False: {differs}. Only the EOP rule is managed, so pulumi up writes nothing; "
             "set it to True to make the ATP rule match the EOP rule (pulumi up then writes the ATP rule).")
-        declaration.problems.append(f"{preset} preset: {differs}; exported with defender_for_office365=False")
+        declaration.problems.append(f"{differs}; exported with defender_for_office365=False")
     return declaration
 
 
@@ -324,6 +324,9 @@ def _sorted_values(item: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------- names
 RESERVED = frozenset({"air", "pulumi"})
+# Python's soft keywords, fixed here rather than taken from ``keyword.issoftkeyword``: ``type`` is one from Python 3.12
+# on, and the same tenant must give the same program whatever Python runs the export.
+SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
 
 
 def slug(text: str) -> str:
@@ -338,7 +341,7 @@ def variable_of(resource_name: str) -> str:
     name = resource_name.replace("-", "_")
     if name[:1].isdigit():
         name = f"n{name}"
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in RESERVED:
+    if keyword.iskeyword(name) or name in SOFT_KEYWORDS or name in RESERVED:
         name = f"{name}_"
     return name
 

@@ -29,7 +29,14 @@ from ..clients.advanced_features import AdvancedFeatures
 from ..clients.alert_policies import AlertPolicy
 from ..clients.device_groups import Groups, MachineGroup, UserGroup
 from ..clients.presets import PresetRule
-from ..core.errors import ConfigurationError, DefenderAirError, LicenceRequired, NotFound, PermissionDenied
+from ..core.errors import (
+    ConfigurationError,
+    DefenderAirError,
+    LicenceRequired,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+)
 from ..handlers.context import ProviderContext
 
 T = TypeVar("T")
@@ -129,12 +136,25 @@ def _read(kind: str, backend: str, call: str, read: Callable[[], T]) -> T:
     try:
         return read()
     except ConfigurationError as exc:
-        # Export reads no stack config: the settings come from the environment (docs/export.md).
-        raise ExportReadError(f"cannot read {kind} from {backend}: {exc} For export, set the environment variable "
-                              "instead of the stack config (DEFENDER_AIR_PORTAL_SESSION for the portal session; "
-                              "docs/export.md).") from exc
+        # Export reads no stack config: the settings come from the environment (docs/export.md), so a message that
+        # says `pulumi config set` needs the environment variable named.
+        where = ("put that cookie string in the environment variable DEFENDER_AIR_PORTAL_SESSION instead "
+                 "(DEFENDER_AIR_PORTAL_SESSION='sccauth=<value>; XSRF-TOKEN=<value>')" if backend == "Defender portal"
+                 else "set the environment variable instead")
+        raise ExportReadError(f"cannot read {kind} from {backend}: {exc} Export reads no stack config: {where} "
+                              "(docs/export.md).") from exc
     except DefenderAirError as exc:
-        raise ExportReadError(f"reading {kind} from {backend} ({call}) failed: {exc}") from exc
+        raise _failed(f"reading {kind} from {backend} ({call})", exc) from exc
+
+
+def _failed(what: str, exc: DefenderAirError) -> ExportReadError:
+    """The error for a failed read. A refusal or a throttled call already says what to do; a service's own failure
+    (HTTP 5xx) says nothing of the kind, so this does."""
+    advice = ""
+    if isinstance(exc, ServiceError) and exc.status is not None and exc.status >= 500:
+        advice = (" A service error (HTTP 5xx) usually passes: run the export again in a few minutes; if it keeps "
+                  "failing, check the service's health in the Microsoft 365 admin center (Health > Service health).")
+    return ExportReadError(f"{what} failed: {exc}{advice}")
 
 
 def _read_presets(ctx: ProviderContext) -> tuple[dict[str, PresetRule], dict[str, PresetRule], str | None]:
@@ -146,8 +166,7 @@ def _read_presets(ctx: ProviderContext) -> tuple[dict[str, PresetRule], dict[str
         # is a missing role instead, the comment in the program and the line on stderr say so.
         return eop, {}, f"Get-ATPProtectionPolicyRule was refused: {exc.__class__.__name__}"
     except DefenderAirError as exc:
-        raise ExportReadError(f"reading preset rules from Exchange Online (Get-ATPProtectionPolicyRule) failed: "
-                              f"{exc}") from exc
+        raise _failed("reading preset rules from Exchange Online (Get-ATPProtectionPolicyRule)", exc) from exc
     return eop, atp, None
 
 
@@ -181,7 +200,6 @@ def _by_id(ctx: ProviderContext, entry: EntraGroup) -> EntraGroup:
     except NotFound:
         return EntraGroup(entry.object_id, entry.portal_name, entry.same_name, exists=False)
     except DefenderAirError as exc:
-        raise ExportReadError(f"reading Entra group {entry.object_id} from Microsoft Graph (GET groups/{{id}}) "
-                              f"failed: {exc}") from exc
+        raise _failed(f"reading Entra group {entry.object_id} from Microsoft Graph (GET groups/{{id}})", exc) from exc
     return EntraGroup(entry.object_id, entry.portal_name, entry.same_name, exists=True,
                       current_name=group.display_name or None)

@@ -37,13 +37,16 @@ class FakeTenant:
     ``compliance_discovery_fails`` (the front door's failed lookup). ``graph_licences`` picks Graph's licence
     seed: ``e5`` (Microsoft 365 E5, the app a Security Administrator) or ``e3`` (Microsoft 365 E3).
     A state file, when present, wins over them.
+    ``read_only`` makes the caller a read-only identity (the app and the portal's signed-in user hold Global Reader):
+    every read answers as usual and every write is refused as each service refuses a role that lacks it (see
+    ``set_read_only``).
     ``portal`` (device groups, advanced features, tenant context) and ``graph`` (Entra groups) start from their seeds;
     tune them by attribute.
     """
 
     def __init__(self, scenario: str = "presets_on", state_file: str | Path | None = None, *,
                  compliance_e5: bool = True, compliance_region: str = "nam13b",
-                 compliance_discovery_fails: bool = False, graph_licences: str = "e5") -> None:
+                 compliance_discovery_fails: bool = False, graph_licences: str = "e5", read_only: bool = False) -> None:
         self.faults = Faults()
         self.log = RequestLog()
         self.auth = BearerAuth()
@@ -62,10 +65,30 @@ class FakeTenant:
             self.portal.edit_tenant_context(MdeFlavor="P1", IsOatpActive=False, IsMdiActive=False, IsItpActive=False)
         self.services: dict[str, ServiceFake] = {"exchange": self.exchange, "compliance": self.compliance,
                                                  "portal": self.portal, "graph": self.graph}
+        if read_only:
+            self.set_read_only()
         self._state_file = Path(state_file) if state_file else None
         self._state_lock = threading.Lock()
         if self._state_file and self._state_file.exists():
             self.load_state(json.loads(self._state_file.read_text(encoding="utf-8")))
+
+    def set_read_only(self, read_only: bool = True) -> None:
+        """The caller holds a read-only role (Global Reader) on every backend, or no longer (``False``):
+
+        - Exchange Online: the write cmdlets are "not recognized" for the caller, the same NUL-byte 403 as an unknown
+          cmdlet (docs/wire/exchange-online.md §7, docs/wire/invoke-command.md §6.4);
+        - Security & Compliance: the write cmdlets answer its 403 naming the cmdlet ([inference], see
+          ``ComplianceResponse.lookup_cmdlet``);
+        - Defender portal: 403 on every PUT/POST while GETs pass (docs/wire/defender-portal.md §2.8: "403 Forbidden
+          ... means authenticated but unauthorized"; the body is ``portal.exceptions.Forbidden``'s [inference]);
+        - Microsoft Graph: the fake serves reads only (no write is modelled, and the provider sends none).
+        """
+        self.exchange.read_only = read_only
+        self.compliance.read_only = read_only
+        if read_only:
+            self.portal.forbid(writes_only=True)
+        else:
+            self.portal.permit()
 
     def dispatch(self, service: str, request: FakeRequest) -> FakeResponse:
         """Answer one request for ``service`` (a prefix without slash), applying auth, faults and the log."""

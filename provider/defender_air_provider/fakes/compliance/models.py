@@ -338,8 +338,9 @@ class ComplianceBackend:
     docs/wire/invoke-command.md §3.3), ``replication_lag_reads`` (after a New-, that many Get calls that would include
     the new policy act as if it
     did not exist yet, docs/wire/invoke-command.md §6), ``system_rule_error_status`` (400 or 404: the status of
-    security-compliance.md §6.1's ErrorRuleNotFoundException, which the notes leave open) and ``clock``. Every method
-    runs under ``lock``.
+    security-compliance.md §6.1's ErrorRuleNotFoundException, which the notes leave open), ``read_only`` (the caller
+    holds a read-only role such as Global Reader: only Get-ProtectionAlert is in its session) and ``clock``. Every
+    method runs under ``lock``.
     """
 
     def __init__(self, *, e5: bool = True, region: str = "nam13b", discovery_fails: bool = False,
@@ -351,6 +352,7 @@ class ComplianceBackend:
         self.discovery_fails = discovery_fails
         self.replication_lag_reads = replication_lag_reads
         self.system_rule_error_status = system_rule_error_status
+        self.read_only = False
         self.clock: Callable[[], datetime] = clock or _utc_now
         self.lag = ReplicationLag()
         self._policies: list[AlertPolicy] = [system_policy(row) for row in SYSTEM_RULES]

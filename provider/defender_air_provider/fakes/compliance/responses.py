@@ -18,7 +18,8 @@ Hosts (docs/wire/invoke-command.md §3.3). The same fake answers three kinds of 
   docs/emulator.md).
 
 Cmdlets: ``Get-``, ``New-``, ``Set-`` and ``Remove-ProtectionAlert``. Any other cmdlet answers 403 with a JSON
-body naming it (docs/wire/invoke-command.md §6 "unknown cmdlet on IPPS", unlike Exchange's NUL body).
+body naming it (docs/wire/invoke-command.md §6 "unknown cmdlet on IPPS", unlike Exchange's NUL body); so do the
+write cmdlets for a read-only caller (``backend.read_only``).
 """
 
 from __future__ import annotations
@@ -246,7 +247,15 @@ class ComplianceResponse(InvokeCommandResponse[CmdletSpec]):
     # -- InvokeCommand ----------------------------------------------------------------------------------------
 
     def lookup_cmdlet(self, name: str) -> CmdletSpec | None:
-        return CMDLETS.get(name.lower())
+        cmdlet = CMDLETS.get(name.lower())
+        if cmdlet is not None and self.backend.read_only and not cmdlet.name.lower().startswith("get-"):
+            # A read-only caller (Global Reader) lacks the Organization Management / Security Administrator role groups
+            # that grant the write cmdlets (docs/wire/security-compliance.md §2). [inference] Security & Compliance
+            # answers a cmdlet the caller's roles do not grant like an unknown one (403 naming it): Exchange, on the
+            # same endpoint, does so (docs/wire/invoke-command.md §6.4; docs/wire/exchange-online.md §7), and the
+            # notes have no capture of Security & Compliance's own answer.
+            return None
+        return cmdlet
 
     def unknown_cmdlet(self, name: str) -> InvokeCommandError:
         return UnknownCmdlet(name)

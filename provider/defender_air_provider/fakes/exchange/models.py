@@ -344,8 +344,9 @@ class ExchangeBackend:
     ``scenario`` (one of ``SCENARIOS``) picks the seed. ``replication_lag_reads`` models docs/wire/invoke-command.md §6
     "right after New-* a read can 404": after a New-*, that many Get calls that would include the new rule act as if it
     did not exist
-    yet. ``clock`` stamps WhenChanged. All three are plain attributes and may be changed later. Every method runs
-    under ``lock`` (the responder holds it for a whole request).
+    yet. ``clock`` stamps WhenChanged. ``read_only`` (default False): the caller holds a read-only role such as Global
+    Reader, so only the Get- cmdlets are in its session (docs/wire/exchange-online.md §7). All four are plain attributes
+    and may be changed later. Every method runs under ``lock`` (the responder holds it for a whole request).
     """
 
     SCENARIOS = SCENARIOS
@@ -360,6 +361,7 @@ class ExchangeBackend:
         self.lag = ReplicationLag()
         self.scenario = scenario
         self.defender_for_office365 = True
+        self.read_only = False
         self._rules: dict[str, list[ProtectionPolicyRule]] = {kind: [] for kind in KINDS}
         self._policies: dict[str, list[ComponentPolicy]] = {t: [] for t in POLICY_TYPES}
         self._seed(scenario)

@@ -101,7 +101,7 @@ class ExchangeResponse(InvokeCommandResponse[ExchangeCmdlet]):
 
     Exchange-specific wire behaviour: an unknown cmdlet answers 403 with a body of NUL bytes declared
     ``Content-Encoding: gzip`` (docs/wire/invoke-command.md §6); on a tenant without Defender for Office 365 the ATP
-    cmdlets are unknown.
+    cmdlets are unknown, and for a read-only caller (``backend.read_only``) every cmdlet but the Get- ones is.
     """
 
     def __init__(self, backend: ExchangeBackend, *, max_page_size: int | None = None) -> None:
@@ -113,6 +113,11 @@ class ExchangeResponse(InvokeCommandResponse[ExchangeCmdlet]):
         if cmdlet is None or (cmdlet.needs_atp and not self.backend.defender_for_office365):
             # [inference] a tenant without the Defender for Office 365 licence answers the ATP cmdlets like
             # unknown ones (they don't exist there).
+            return None
+        if self.backend.read_only and cmdlet.verb not in ("get", "get-policy"):
+            # docs/wire/exchange-online.md §7: without the right Exchange management role the preset cmdlets are "not
+            # recognized" for the caller (Global Reader may read them only); docs/wire/invoke-command.md §6.4: a
+            # missing role answers the same NUL-byte 403 as an unknown cmdlet.
             return None
         return cmdlet
 
