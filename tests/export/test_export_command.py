@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from defender_air_provider.export import command as export_command
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers import context as context_module
-from tests.support import TENANT_ID, FakeTokenSource
+from tests.support import TENANT_ID, FakeTokenSource, assert_read_only
 
 MINE = "# my own program\n"
 
@@ -61,19 +60,6 @@ def export(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, 
 
 def files_in(folder: Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())} if folder.exists() else {}
-
-
-def _cmdlet(body: bytes) -> str:
-    try:
-        return str(json.loads(body or b"{}").get("CmdletInput", {}).get("CmdletName", ""))
-    except ValueError:
-        return ""
-
-
-def assert_read_only(tenant: FakeTenant) -> None:
-    writes = [(e.service, e.method, e.operation) for e in tenant.log.entries
-              if not (e.method == "GET" or _cmdlet(e.body).startswith("Get-"))]
-    assert writes == []
 
 
 # ---------------------------------------------------------------------------------------------- written

@@ -26,7 +26,7 @@ from defender_air_provider.handlers.alert_policy import AlertPolicyProvider
 from defender_air_provider.handlers.device_group import DefaultDeviceGroupProvider, DeviceGroupProvider
 from defender_air_provider.handlers.endpoint_advanced_features import EndpointAdvancedFeaturesProvider
 from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
-from tests.support import RecordingSleep
+from tests.support import RecordingSleep, assert_read_only, cmdlet_of
 
 BASE = "http://emulator.test:8765"
 REMOVED_ID = "b8f6b088-5487-4c70-037c-08d8d71a43fe"  # "Email messages removed after delivery", a built-in
@@ -72,22 +72,6 @@ def emulated() -> Iterator[Emulated]:
             yield Emulated(router)
         finally:
             context.install(None)
-
-
-def _cmdlet(body: bytes) -> str:
-    try:
-        return str(json.loads(body or b"{}").get("CmdletInput", {}).get("CmdletName", ""))
-    except ValueError:
-        return ""
-
-
-def assert_read_only(tenant: FakeTenant) -> None:
-    """GETs and Get- cmdlets only: no New-/Set-/Remove-/Enable-/Disable-, no portal PUT or POST."""
-    entries = tenant.log.entries
-    assert entries
-    writes = [(e.service, e.method, e.operation) for e in entries
-              if not (e.method == "GET" or (e.method == "POST" and _cmdlet(e.body).startswith("Get-")))]
-    assert writes == []
 
 
 def calls(tenant: FakeTenant) -> list[tuple[str, str, str]]:
@@ -155,7 +139,7 @@ def test_at_the_real_hosts_too(portal_tenant: FakeTenant) -> None:
     (docs/wire/invoke-command.md §3.3): the same Get-ProtectionAlert, sent twice, nothing more."""
     export_tenant(context.current())
     entries = portal_tenant.log.entries
-    compliance = [(e.operation, _cmdlet(e.body)) for e in entries if e.service == "compliance"]
+    compliance = [(e.operation, cmdlet_of(e.body)) for e in entries if e.service == "compliance"]
     assert compliance == [("region discovery", "Get-ProtectionAlert"), ("Get-ProtectionAlert", "Get-ProtectionAlert")]
     rest = sorted((e.service, e.method, e.operation) for e in entries if e.service != "compliance")
     assert rest == sorted([*LISTS[1:], ("graph", "GET", "GET groups"), ("graph", "GET", "GET groups")])

@@ -14,6 +14,7 @@ from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers import context
 from defender_air_provider.preflight import FAIL, PASS, SKIPPED, WARN, Report, Sku, licence_checks, run_checks
+from tests.support import assert_read_only
 
 PRODUCTS = ["Defender for Endpoint P2", "Defender for Office 365 P2", "Defender for Identity",
             "Defender for Cloud Apps", "Microsoft 365 Defender"]
@@ -26,24 +27,6 @@ def _run() -> Report:
 
 def _status(report: Report) -> dict[str, str]:
     return {c.name: c.status for c in report.checks}
-
-
-def _cmdlet(body: bytes) -> str:
-    # InvokeCommand bodies: {"CmdletInput": {"CmdletName": ..., "Parameters": ...}} (docs/wire/invoke-command.md).
-    try:
-        return str(json.loads(body or b"{}").get("CmdletInput", {}).get("CmdletName", ""))
-    except ValueError:
-        return ""
-
-
-def assert_read_only(tenant: FakeTenant) -> None:
-    """Only GETs and Get- cmdlets (region discovery is a POST of a Get- cmdlet): no New-/Set-/Enable-/Disable-,
-    no portal save."""
-    entries = tenant.log.entries
-    assert entries, "the preflight sent no request"
-    writes = [(e.service, e.method, e.operation) for e in entries
-              if not (e.method == "GET" or _cmdlet(e.body).startswith("Get-"))]
-    assert writes == []
 
 
 def test_e5_tenant_passes_and_portal_rows_are_skipped_without_a_session(
