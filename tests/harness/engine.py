@@ -211,22 +211,34 @@ class ReadRegistration:
         return str(self.properties["__provider"])
 
 
+MockOutputs = Callable[[pulumi.runtime.MockResourceArgs], Mapping[str, Any]]
+"""Extra outputs the mocks answer for a registration (computed outputs such as another provider's ids)."""
+MockCalls = Callable[[pulumi.runtime.MockCallArgs], Mapping[str, Any]]
+"""The mocks' answer to an invoke (another provider's data sources); default: an empty result."""
+
+
 class _RecordingMocks(pulumi.runtime.Mocks):
     """Records what ``new_resource`` receives and echoes inputs back as state, which is what a
     successful create of a dynamic resource that returns ``{**props}`` would do. With ``answer``,
     answers that state instead (as the engine answers a registration or a read with the outputs)."""
 
-    def __init__(self, answer: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, answer: Mapping[str, Any] | None = None, *, outputs: MockOutputs | None = None,
+                 calls: MockCalls | None = None) -> None:
         self.args: list[pulumi.runtime.MockResourceArgs] = []
         self._answer = dict(answer) if answer is not None else None
+        self._outputs = outputs
+        self._calls = calls
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         self.args.append(args)
         state = dict(args.inputs) if self._answer is None else dict(self._answer)
+        if self._outputs is not None:
+            state.update(self._outputs(args))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        # No failures is [], not None: the mock monitor iterates them (pulumi 3.272).
+        return (dict(self._calls(args)) if self._calls is not None else {}), []
 
 
 class _RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
@@ -375,6 +387,8 @@ def _run_program(
     preview: bool,
     answer: Mapping[str, Any] | None = None,
     outputs_of: list[dict[str, Any]] | None = None,
+    outputs: MockOutputs | None = None,
+    calls: MockCalls | None = None,
 ) -> tuple[_RecordingMonitor, _RecordingMocks]:
     """Run a program fragment under recording mocks, isolated (see :func:`_run_isolated`).
 
@@ -384,7 +398,7 @@ def _run_program(
     """
 
     def run() -> tuple[_RecordingMonitor, _RecordingMocks]:
-        mocks = _RecordingMocks(answer)
+        mocks = _RecordingMocks(answer, outputs=outputs, calls=calls)
         monitor = _RecordingMonitor(mocks)
         # Fresh per-run state; inherited objects would be shared with the caller's context.
         pulumi_settings.SETTINGS.outputs = set()
@@ -425,17 +439,21 @@ def capture_registrations(
     stack: str = DEFAULT_STACK,
     preview: bool = False,
     unknown_keys: Iterable[str] = (),
+    outputs: MockOutputs | None = None,
+    calls: MockCalls | None = None,
 ) -> list[Registration]:
     """Run a program fragment under mocks and return every custom resource it registered, in
     registration order. ``unknown_keys`` are made unknown in each registration (a preview whose
     inputs depend on resources that do not exist yet). Errors from the constructors (for example
-    an unpicklable provider) propagate.
+    an unpicklable provider) propagate. ``outputs`` and ``calls`` answer for other providers'
+    resources and data sources (an example program that also uses pulumi-azuread).
 
     Create every ``Output`` inside ``make_resources``: the capture runs on its own thread and event
     loop (that is what keeps it isolated), and an Output made outside belongs to another loop.
     """
     unknown = tuple(unknown_keys)
-    monitor, mocks = _run_program(make_resources, project=project, stack=stack, preview=preview)
+    monitor, mocks = _run_program(make_resources, project=project, stack=stack, preview=preview,
+                                  outputs=outputs, calls=calls)
     by_name = {a.name: a for a in mocks.args}
     regs = [_to_registration(r, by_name.get(r.name)) for r in monitor.requests if r.custom]
     return [r.with_unknowns(unknown) if unknown else r for r in regs]
