@@ -20,6 +20,8 @@ import pytest
 
 from tests.harness.engine import Registration, capture_registrations
 
+# The example imports pulumi_azuread: it is in the test extra (pyproject.toml), not a dependency of the library.
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bootstrap"
 PROJECT = "defender-air-bootstrap"
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -41,9 +43,6 @@ SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
 APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
 DIRECTORY_ROLE_ASSIGNMENT = "azuread:index/directoryRoleAssignment:DirectoryRoleAssignment"
 FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-
-pytest.importorskip("pulumi_azuread")  # in the test extra; the example needs it, the library does not
-
 
 def _outputs(args: pulumi.runtime.MockResourceArgs) -> Mapping[str, Any]:
     """What Entra ID computes: an application's client id and object id, a service principal's object id."""
