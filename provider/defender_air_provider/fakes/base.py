@@ -4,7 +4,8 @@ The fakes are written from ``docs/wire`` (not from our clients), so a misunderst
 cannot be mirrored by its fake. This module imports nothing of the clients, handlers or core.
 
 A fake service is a backend model (state and rules) behind a thin ``handle(FakeRequest) -> FakeResponse``.
-Two adapters put the same fake on the wire: ``transport.py`` (respx, in-process) and ``server.py``
+Two adapters put the same fake on the wire: ``tests/fakes_transport.py`` (respx, in-process; test-only, so the
+installed package never needs respx) and ``server.py``
 (the localhost emulator).
 """
 
