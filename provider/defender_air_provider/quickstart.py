@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from .fakes.server import EmulatorServer
-from .fakes.tenant import FakeTenant
+from .fakes.tenant import FakeTenant, StateFileError
 
 STACK = "quickstart"
 MISSING_CLI = 3  # exit code: everything before `pulumi up` is ready, the CLI is not
@@ -105,7 +105,11 @@ def run(args: argparse.Namespace) -> int:
     project = _project_dir(args.project_dir)
     work = project / ".quickstart"
     (work / "backend").mkdir(parents=True, exist_ok=True)
-    tenant = FakeTenant("presets_on", state_file=work / "emulator-state.json")
+    try:
+        tenant = FakeTenant("presets_on", state_file=work / "emulator-state.json")
+    except StateFileError as error:  # e.g. a hand-edited state file: one line, no traceback
+        print(f"defender-air quickstart: error: {error}", file=sys.stderr)
+        return 2
     server = EmulatorServer(tenant, host="127.0.0.1", port=0).start()
     try:
         _say(f"emulator listening on {server.url} (state: {work / 'emulator-state.json'})")

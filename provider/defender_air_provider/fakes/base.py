@@ -86,7 +86,8 @@ class ServiceFake(Protocol):
 class Fault:
     """One injected fault.
 
-    kind: ``status`` (answer ``status`` with ``body``/``headers`` without applying), ``drop`` (close the
+    kind: ``status`` (answer ``status`` with ``body``/``headers`` without applying), ``throttle`` (the same, as a
+    429 with Retry-After: its own kind, so the control surface reports what was asked), ``drop`` (close the
     connection before applying), ``drop_after_apply`` (apply, then close the connection: a timeout after
     the service applied a write).
     """
@@ -122,7 +123,7 @@ class Faults:
     def throttle(self, service: str, operation: str | None = None, *, retry_after: int = 1,
                  times: int = 1, every: int = 1) -> Fault:
         body = json.dumps({"error": {"code": "TooManyRequests", "message": "Too many requests"}}).encode()
-        return self.add(Fault("status", service, operation, 429, {"Retry-After": str(retry_after),
+        return self.add(Fault("throttle", service, operation, 429, {"Retry-After": str(retry_after),
                                                                    "content-type": "application/json"},
                               body, times, every))
 
