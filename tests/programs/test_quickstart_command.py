@@ -177,3 +177,16 @@ def test_run_says_it_is_installing_and_hides_only_the_editable_install_box(tmp_p
                             check=True, timeout=60)
     assert "installing" not in second.stderr
     assert [json.loads(line)["argv"] for line in log.read_text().splitlines()] == [["quickstart"]]
+
+
+def test_a_malformed_quickstart_state_file_is_one_line_and_exit_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "project"
+    (project / ".quickstart").mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    (project / ".quickstart" / "emulator-state.json").write_text("{truncated")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert main(["quickstart", "--project-dir", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("defender-air quickstart: error: state file ") and "is not valid JSON" in err
