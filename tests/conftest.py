@@ -50,8 +50,8 @@ import respx  # noqa: E402
 
 from defender_air_provider.core.settings import Settings  # noqa: E402
 from defender_air_provider.fakes.tenant import FakeTenant  # noqa: E402
-from defender_air_provider.fakes.transport import mount  # noqa: E402
 from defender_air_provider.handlers import context  # noqa: E402
+from tests.fakes_transport import mount  # noqa: E402
 from tests.support import TENANT_ID, FakeTokenSource, RecordingSleep  # noqa: E402
 
 

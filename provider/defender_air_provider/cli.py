@@ -22,7 +22,7 @@ from . import quickstart
 from .export import command as export_command
 from .fakes.exchange import SCENARIOS
 from .fakes.server import EmulatorServer
-from .fakes.tenant import FakeTenant
+from .fakes.tenant import FakeTenant, StateFileError
 from .package_schema import package_schema
 
 
@@ -41,7 +41,11 @@ def run_emulator(args: argparse.Namespace) -> int:
         # The emulator accepts any bearer token and exposes a control surface that rewrites its behaviour.
         print(f"warning: --host {args.host} is not a loopback address; the emulator has no authentication and "
               "anyone who can reach it can read and change its state", file=sys.stderr)
-    tenant = FakeTenant(args.scenario, args.state, compliance_e5=not args.no_e5, graph_licences=args.licences)
+    try:
+        tenant = FakeTenant(args.scenario, args.state, compliance_e5=not args.no_e5, graph_licences=args.licences)
+    except StateFileError as error:  # a bad --state path or file: the user's to fix, so one line and no traceback
+        print(f"defender-air emulator: error: {error}", file=sys.stderr)
+        return 2
     server = EmulatorServer(tenant, host=args.host, port=args.port)
     try:
         server.bind()  # bind first, so port 0 prints the real port

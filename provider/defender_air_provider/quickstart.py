@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from .fakes.server import EmulatorServer
-from .fakes.tenant import FakeTenant
+from .fakes.tenant import FakeTenant, StateFileError
 
 STACK = "quickstart"
 MISSING_CLI = 3  # exit code: everything before `pulumi up` is ready, the CLI is not
@@ -60,11 +61,55 @@ def _check_emulator(url: str) -> list[str]:
     return [f"{rule['Name']} ({rule['State']})" for rule in response.json()["value"]]
 
 
+# The port the hand-run commands use: the emulator's own default, so they read the same as README.md's.
+HAND_RUN_PORT = 8765
+
+
+def _defender_air_command() -> list[str]:
+    """How to start this CLI again from a shell: the ``defender-air`` script beside this interpreter (the venv's,
+    not on PATH unless the venv is activated), else the module through this interpreter."""
+    script = Path(sys.executable).parent / "defender-air"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "defender_air_provider.cli"]
+
+
+def _missing_cli_message(project: Path, work: Path, env: dict[str, str]) -> str:
+    url = f"http://127.0.0.1:{HAND_RUN_PORT}"
+    emulator = [*_defender_air_command(), "emulator", "--port", str(HAND_RUN_PORT),
+                "--state", str(work / "emulator-state.json")]
+    lines = [
+        "",
+        "Missing: the Pulumi CLI (`pulumi` is not on PATH). It is a standalone binary, not a Python package, so "
+        "this command cannot install it: see https://www.pulumi.com/docs/install/ "
+        "(e.g. `curl -fsSL https://get.pulumi.com | sh`).",
+        f"Everything before `pulumi up` was done: the emulator started and answered, the local backend is at "
+        f"{work / 'backend'}. The emulator has been stopped now (its tenant is kept in "
+        f"{work / 'emulator-state.json'}).",
+        "Once the CLI is installed, run `./run quickstart` again, or do its steps yourself:",
+        "  # in one terminal (Ctrl-C to stop):",
+        f"  {shlex.join(emulator)}",
+        "  # in another:",
+        f"  cd {shlex.quote(str(project))}",
+        f"  export PULUMI_BACKEND_URL={shlex.quote(env['PULUMI_BACKEND_URL'])}",
+        f"  export PULUMI_CONFIG_PASSPHRASE={shlex.quote(env['PULUMI_CONFIG_PASSPHRASE'])}",
+        f"  pulumi stack select --create {STACK}",
+        f"  pulumi config set defender-air:emulatorUrl {url}",
+        "  pulumi up --yes",
+        f"(exit status {MISSING_CLI}: ready except for the Pulumi CLI)",
+    ]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     project = _project_dir(args.project_dir)
     work = project / ".quickstart"
     (work / "backend").mkdir(parents=True, exist_ok=True)
-    tenant = FakeTenant("presets_on", state_file=work / "emulator-state.json")
+    try:
+        tenant = FakeTenant("presets_on", state_file=work / "emulator-state.json")
+    except StateFileError as error:  # e.g. a hand-edited state file: one line, no traceback
+        print(f"defender-air quickstart: error: {error}", file=sys.stderr)
+        return 2
     server = EmulatorServer(tenant, host="127.0.0.1", port=0).start()
     try:
         _say(f"emulator listening on {server.url} (state: {work / 'emulator-state.json'})")
@@ -80,18 +125,9 @@ def run(args: argparse.Namespace) -> int:
         _say(f"local backend {env['PULUMI_BACKEND_URL']}, stack '{STACK}', program {project / 'Pulumi.yaml'}")
         pulumi = shutil.which("pulumi")
         if pulumi is None:
-            print(
-                "\nMissing: the Pulumi CLI (`pulumi` is not on PATH). It is a standalone binary, not a Python "
-                "package, so this command cannot install it.\n"
-                "Everything before `pulumi up` is ready: the emulator started and answered, the local backend "
-                f"is at {work / 'backend'}.\n"
-                "Install the CLI (https://www.pulumi.com/docs/install/, e.g. `curl -fsSL https://get.pulumi.com "
-                "| sh`), then run `./run quickstart` again. It will run:\n"
-                f"  pulumi stack select --create {STACK}\n"
-                f"  pulumi config set defender-air:emulatorUrl {server.url}\n"
-                "  pulumi up --yes",
-                file=sys.stderr,
-            )
+            # Stop the emulator first: the message must not point at a port that closes when this command exits.
+            server.stop()
+            print(_missing_cli_message(project, work, env), file=sys.stderr)
             return MISSING_CLI
         steps = [
             [pulumi, "stack", "select", "--create", STACK, "--non-interactive"],

@@ -29,9 +29,9 @@ from defender_air_provider.export.declarations import (
 )
 from defender_air_provider.export.program import LINE, render_program, resource_lines, string, width
 from defender_air_provider.fakes.tenant import FakeTenant
-from defender_air_provider.fakes.transport import mount
 from defender_air_provider.handlers.context import ProviderContext
 from defender_air_provider.registry import resource
+from tests.fakes_transport import mount
 from tests.support import RecordingSleep
 
 BASE = "http://emulator.test:8765"

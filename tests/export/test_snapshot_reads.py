@@ -20,12 +20,12 @@ from defender_air_provider.core.settings import Settings
 from defender_air_provider.export import Export, export_tenant
 from defender_air_provider.fakes.graph import CONTRACTORS_M365_ID, CONTRACTORS_SECURITY_ID, HELPDESK_ID, TIER0_ADMINS_ID
 from defender_air_provider.fakes.tenant import FakeTenant
-from defender_air_provider.fakes.transport import mount
 from defender_air_provider.handlers import context
 from defender_air_provider.handlers.alert_policy import AlertPolicyProvider
 from defender_air_provider.handlers.device_group import DefaultDeviceGroupProvider, DeviceGroupProvider
 from defender_air_provider.handlers.endpoint_advanced_features import EndpointAdvancedFeaturesProvider
 from defender_air_provider.handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
+from tests.fakes_transport import mount
 from tests.support import RecordingSleep, assert_read_only, cmdlet_of
 
 BASE = "http://emulator.test:8765"

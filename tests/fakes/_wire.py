@@ -11,7 +11,7 @@ import httpx
 import respx
 
 from defender_air_provider.fakes.tenant import FakeTenant
-from defender_air_provider.fakes.transport import mount
+from tests.fakes_transport import mount
 
 TENANT_ID = "6f1b7c3e-0a57-4a5e-9d1b-3b8f2c9e4d10"
 EXO = "https://outlook.office365.com"

@@ -12,7 +12,7 @@ import pytest
 
 from defender_air_provider import cli
 from defender_air_provider.fakes.server import EmulatorServer
-from defender_air_provider.fakes.tenant import FakeTenant
+from defender_air_provider.fakes.tenant import FakeTenant, StateFileError
 
 from ._wire import TENANT_ID, body
 
@@ -240,3 +240,61 @@ def test_main_ctrl_c_exits_cleanly_and_warns_on_non_loopback(monkeypatch: pytest
 def test_main_reports_a_port_in_use(server: EmulatorServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["emulator", "--port", str(server.port)]) == 1
     assert "cannot listen" in capsys.readouterr().err
+
+
+def test_control_faults_echo_the_kind_that_was_asked(server: EmulatorServer, client: httpx.Client) -> None:
+    throttle = client.post("/_emulator/faults", json={"kind": "throttle", "service": "exchange", "retry_after": 3})
+    assert throttle.json() == {"ok": True, "kind": "throttle", "service": "exchange", "operation": None, "times": 1}
+    answered = invoke(client, server, "Get-EOPProtectionPolicyRule")
+    assert answered.status_code == 429 and answered.headers["retry-after"] == "3"
+    # A 429 asked as a "status" fault answers the same, and is reported as what was asked.
+    status = client.post("/_emulator/faults", json={"kind": "status", "service": "exchange", "status": 429})
+    assert status.json()["kind"] == "status"
+    assert invoke(client, server, "Get-EOPProtectionPolicyRule").status_code == 429
+    assert invoke(client, server, "Get-EOPProtectionPolicyRule").status_code == 200
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"{\"exchange\": ", "is not valid JSON (line 1 column 14"),
+    (b"", "is not valid JSON (line 1 column 1"),
+    (b"\xff\xfe{}", "is not valid JSON (not UTF-8 text)"),
+    (b"[1, 2]", "is not an emulator state (a JSON object keyed by service)"),
+    (b"{\"exchange\": 5}", "is not an emulator state (AttributeError"),
+    (b"{\"exchange\": {\"rules\": {\"eop\": [7]}}}", "is not an emulator state ("),
+])
+def test_main_emulator_refuses_a_malformed_state_file_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, expected: str) -> None:
+    state_file = tmp_path / "tenant.json"
+    state_file.write_bytes(content)
+    assert cli.main(["emulator", "--port", "0", "--state", str(state_file)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # never claimed to listen
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"defender-air emulator: error: state file {state_file} ") and expected in err
+    assert state_file.read_bytes() == content  # the user's file is left as it was
+
+
+def test_main_emulator_refuses_a_state_path_it_could_never_write(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-folder" / "tenant.json"
+    assert cli.main(["emulator", "--port", "0", "--state", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert f"the folder {missing.parent} does not exist; create it first" in err
+    assert not missing.parent.exists()  # refused, not created
+    assert cli.main(["emulator", "--port", "0", "--state", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_a_state_file_that_can_be_written_is_accepted_at_start(tmp_path: Path) -> None:
+    # Before the check, a path in a missing folder was accepted, and every write then changed the tenant in memory
+    # and answered 500 (the save failed); now the same path is refused before anything is served.
+    with pytest.raises(StateFileError, match="does not exist"):
+        FakeTenant("presets_on", tmp_path / "missing" / "tenant.json")
+    state_file = tmp_path / "tenant.json"
+    with EmulatorServer(FakeTenant("presets_on", state_file), port=0) as running, \
+            httpx.Client(headers=AUTH) as client:
+        response = client.post(invoke_url(running), json=body("Disable-EOPProtectionPolicyRule",
+                                                               {"Identity": STANDARD}))
+        assert response.status_code == 200
+    assert json.loads(state_file.read_text(encoding="utf-8"))["exchange"]["rules"]["eop"]

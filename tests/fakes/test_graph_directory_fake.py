@@ -12,7 +12,7 @@ import respx
 from defender_air_provider.fakes.graph import EMULATOR_APP_ID, EMULATOR_SP_ID, SECURITY_ADMINISTRATOR
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
-from defender_air_provider.fakes.transport import mount
+from tests.fakes_transport import mount
 
 GRAPH = "https://graph.microsoft.com"
 

@@ -21,7 +21,7 @@ from defender_air_provider.fakes.graph import (
 )
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
-from defender_air_provider.fakes.transport import mount
+from tests.fakes_transport import mount
 
 GRAPH = "https://graph.microsoft.com"
 GROUPS = f"{GRAPH}/v1.0/groups"

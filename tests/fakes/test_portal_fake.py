@@ -24,7 +24,7 @@ from defender_air_provider.fakes.graph import TIER0_ADMINS_ID
 from defender_air_provider.fakes.portal import PortalFake
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
-from defender_air_provider.fakes.transport import mount
+from tests.fakes_transport import mount
 
 PORTAL = "https://security.microsoft.com"
 PATH = "/apiproxy/mtp/rbacManagementApi/rbac/machine_groups"

@@ -21,7 +21,7 @@ import respx
 from defender_air_provider.fakes.portal import PortalFake
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
-from defender_air_provider.fakes.transport import mount
+from tests.fakes_transport import mount
 
 PORTAL = "https://security.microsoft.com"
 GET_PATH = "/apiproxy/mtp/settings/GetAdvancedFeaturesSetting"

@@ -18,7 +18,7 @@ import pytest
 import respx
 
 from defender_air_provider.fakes.tenant import FakeTenant
-from defender_air_provider.fakes.transport import mount
+from tests.fakes_transport import mount
 
 BASE = "http://emulator.test:8765"
 TENANT = "00000000-0000-0000-0000-000000000000"

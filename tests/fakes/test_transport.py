@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from defender_air_provider.fakes.tenant import FakeTenant
-from defender_air_provider.fakes.transport import mount
+from tests.fakes_transport import mount
 
 from ._wire import TENANT_ID, TOKEN, body, exo_client
 

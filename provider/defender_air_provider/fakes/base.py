@@ -4,7 +4,8 @@ The fakes are written from ``docs/wire`` (not from our clients), so a misunderst
 cannot be mirrored by its fake. This module imports nothing of the clients, handlers or core.
 
 A fake service is a backend model (state and rules) behind a thin ``handle(FakeRequest) -> FakeResponse``.
-Two adapters put the same fake on the wire: ``transport.py`` (respx, in-process) and ``server.py``
+Two adapters put the same fake on the wire: ``tests/fakes_transport.py`` (respx, in-process; test-only, so the
+installed package never needs respx) and ``server.py``
 (the localhost emulator).
 """
 
@@ -85,7 +86,8 @@ class ServiceFake(Protocol):
 class Fault:
     """One injected fault.
 
-    kind: ``status`` (answer ``status`` with ``body``/``headers`` without applying), ``drop`` (close the
+    kind: ``status`` (answer ``status`` with ``body``/``headers`` without applying), ``throttle`` (the same, as a
+    429 with Retry-After: its own kind, so the control surface reports what was asked), ``drop`` (close the
     connection before applying), ``drop_after_apply`` (apply, then close the connection: a timeout after
     the service applied a write).
     """
@@ -121,7 +123,7 @@ class Faults:
     def throttle(self, service: str, operation: str | None = None, *, retry_after: int = 1,
                  times: int = 1, every: int = 1) -> Fault:
         body = json.dumps({"error": {"code": "TooManyRequests", "message": "Too many requests"}}).encode()
-        return self.add(Fault("status", service, operation, 429, {"Retry-After": str(retry_after),
+        return self.add(Fault("throttle", service, operation, 429, {"Retry-After": str(retry_after),
                                                                    "content-type": "application/json"},
                               body, times, every))
 

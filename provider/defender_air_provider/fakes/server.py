@@ -191,7 +191,10 @@ def add_fault(tenant: FakeTenant, spec: dict[str, Any]) -> Fault:
     retry_after = int(spec.get("retry_after", 1))
     faults = tenant.faults
     if kind == "throttle" or (kind == "status" and int(spec.get("status", 0)) == 429):
-        return faults.throttle(service, operation, retry_after=retry_after, times=times)
+        fault = faults.throttle(service, operation, retry_after=retry_after, times=times)
+        # Both answer the same 429; the fault keeps the kind that was asked, which the reply echoes.
+        fault.kind = kind
+        return fault
     if kind == "status":
         status = int(spec.get("status", 0))
         if not 400 <= status <= 599:

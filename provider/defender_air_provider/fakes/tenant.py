@@ -8,6 +8,7 @@ in-process tests (respx) and the emulator see exactly the same behaviour.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,11 @@ from .compliance import ComplianceFake
 from .exchange import ExchangeFake
 from .graph import GraphFake
 from .portal import PortalFake
+
+
+class StateFileError(ValueError):
+    """The emulator's ``--state`` file can't be used: unreadable, not the JSON state the emulator writes, or in a
+    folder that does not exist. The message is one line that names the file and what to do."""
 
 
 class FakeTenant:
@@ -69,8 +75,44 @@ class FakeTenant:
             self.set_read_only()
         self._state_file = Path(state_file) if state_file else None
         self._state_lock = threading.Lock()
-        if self._state_file and self._state_file.exists():
-            self.load_state(json.loads(self._state_file.read_text(encoding="utf-8")))
+        if self._state_file is not None:
+            self._open_state_file(self._state_file)
+
+    def _open_state_file(self, path: Path) -> None:
+        """Load ``path`` when it exists, else check it can be written; raise ``StateFileError`` otherwise.
+
+        Checked here, before serving: a state file that can't be written would only fail at the first write
+        request, after the in-memory tenant had changed (a 500 on every write, and the state lost on restart).
+        A missing folder is refused, not created: it is more often a mistyped path than a wish for a new folder.
+        """
+        if path.is_dir():
+            raise StateFileError(f"state file {path} is a folder; give a file path, e.g. {path / 'tenant.json'}")
+        if not path.exists():
+            folder = path.parent
+            if not folder.is_dir():
+                raise StateFileError(f"state file {path}: the folder {folder} does not exist; create it first "
+                                     "or choose another path")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise StateFileError(f"state file {path}: the folder {folder} is not writable")
+            return
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise StateFileError(f"cannot read state file {path}: {error.strerror or error}") from error
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            detail = f"line {error.lineno} column {error.colno}: {error.msg}" \
+                if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
+            raise StateFileError(f"state file {path} is not valid JSON ({detail}); fix it, or delete it to start "
+                                 "from the seed") from error
+        if not isinstance(state, dict):
+            raise StateFileError(f"state file {path} is not an emulator state (a JSON object keyed by service); "
+                                 "delete it to start from the seed")
+        try:
+            self.load_state(state)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            # The fakes' loaders trust the shape they write; anything else is a hand-edited or foreign file.
+            raise StateFileError(f"state file {path} is not an emulator state ({type(error).__name__}: {error}); "
+                                 "delete it to start from the seed") from error
 
     def set_read_only(self, read_only: bool = True) -> None:
         """The caller holds a read-only role (Global Reader) on every backend, or no longer (``False``):
@@ -111,7 +153,7 @@ class FakeTenant:
         fault = self.faults.take(service, operation)
         if fault is not None and fault.kind == "drop":
             raise DropConnection(applied=False)
-        if fault is not None and fault.kind == "status":
+        if fault is not None and fault.kind in ("status", "throttle"):
             return FakeResponse(fault.status, dict(fault.headers), fault.body)
         # The portal authenticates with its own cookie session (PortalFake), not with a bearer token.
         denied = self.auth.rejects(request) if service != "portal" else None

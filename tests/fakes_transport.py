@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl
 import httpx
 import respx
 
-from .base import DropConnection, FakeRequest, FakeResponse
-from .tenant import FakeTenant
+from defender_air_provider.fakes.base import DropConnection, FakeRequest, FakeResponse
+from defender_air_provider.fakes.tenant import FakeTenant
 
 # Service name -> host pattern of the real service (a full-match regex on the host name). Adding a fake for
 # another backend API is one line here.
