@@ -21,6 +21,9 @@ class Cloud:
     compliance_audience: str = "https://ps.compliance.protection.outlook.com"
     # Regional REST hosts are "<region>.<this>" (docs/wire/invoke-command.md §3.3).
     compliance_regional_domain: str = "ps.compliance.protection.outlook.com"
+    # Audience of the GitHub Actions OIDC token exchanged with Entra ID: the value a federated identity credential
+    # expects per Entra cloud (docs/wire/ci-identity.md §1.3).
+    federation_audience: str = "api://AzureADTokenExchange"
 
     @property
     def exchange_scope(self) -> str:
@@ -61,6 +64,7 @@ CLOUDS: dict[str, Cloud] = {
         # ScubaGear Get-ComplianceScope: https://ps.compliance.protection.office365.us/.default for GCC High and DoD.
         compliance_audience="https://ps.compliance.protection.office365.us",
         compliance_regional_domain="ps.compliance.protection.office365.us",  # [inference] no gov region captured
+        federation_audience="api://AzureADTokenExchangeUSGov",  # docs/wire/ci-identity.md §1.3
     ),
     # DoD. Exchange host: ScubaGear EXORestHelper.psm1. Compliance host l5.ps.compliance.protection.office365.us:
     # Microsoft's Connect-IPPSSession documentation for DoD [docs/wire/invoke-command.md §3.1]. Portal host
@@ -74,6 +78,7 @@ CLOUDS: dict[str, Cloud] = {
         graph="https://dod-graph.microsoft.us",
         compliance_audience="https://ps.compliance.protection.office365.us",  # ScubaGear Get-ComplianceScope
         compliance_regional_domain="ps.compliance.protection.office365.us",  # [inference] no DoD region captured
+        federation_audience="api://AzureADTokenExchangeUSGov",  # docs/wire/ci-identity.md §1.3
     ),
 }
 

@@ -35,6 +35,12 @@ class Settings:
     client_secret: str | None = field(default=None, repr=False)
     client_certificate_path: str | None = None
     federated_token_file: str | None = None
+    # GitHub Actions OIDC (environment only; set by the runner when the job has `permissions: id-token: write`).
+    actions_id_token_request_url: str | None = None
+    actions_id_token_request_token: str | None = field(default=None, repr=False)
+    # Azure Pipelines workload identity service connection (environment only).
+    azure_pipelines_service_connection_id: str | None = None
+    system_access_token: str | None = field(default=None, repr=False)
     cloud_name: str = "public"
     portal_session: str | None = field(default=None, repr=False)
     emulator_url: str | None = None
@@ -58,6 +64,9 @@ class Settings:
             from_env = environ.get(env, "") if env else ""
             return from_env.strip() or None
 
+        def env_only(name: str) -> str | None:
+            return (environ.get(name) or "").strip() or None
+
         cloud_name = (value("cloud") or "public").lower()
         if cloud_name not in CLOUDS:
             raise ConfigurationError(
@@ -74,7 +83,11 @@ class Settings:
             client_id=value("clientId"),
             client_secret=value("clientSecret"),
             client_certificate_path=value("clientCertificatePath"),
-            federated_token_file=(environ.get("AZURE_FEDERATED_TOKEN_FILE") or "").strip() or None,
+            federated_token_file=env_only("AZURE_FEDERATED_TOKEN_FILE"),
+            actions_id_token_request_url=env_only("ACTIONS_ID_TOKEN_REQUEST_URL"),
+            actions_id_token_request_token=env_only("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+            azure_pipelines_service_connection_id=env_only("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"),
+            system_access_token=env_only("SYSTEM_ACCESSTOKEN"),
             cloud_name=cloud_name,
             portal_session=value("portalSession"),
             emulator_url=emulator_url.rstrip("/") if emulator_url else None,
@@ -100,4 +113,5 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for redaction of logs and error messages."""
-        return tuple(s for s in (self.client_secret, self.portal_session) if s)
+        return tuple(s for s in (self.client_secret, self.portal_session, self.actions_id_token_request_token,
+                                 self.system_access_token) if s)
