@@ -3,23 +3,26 @@ import pytest
 from defender_air_provider.core.errors import ConfigurationError
 from defender_air_provider.core.settings import EMULATOR_TENANT_ID, Settings
 
+CONFIG_TENANT = "11111111-2222-3333-4444-555555555555"
+ENV_TENANT = "66666666-7777-8888-9999-aaaaaaaaaaaa"
+
 
 def test_stack_config_wins_over_environment() -> None:
-    s = Settings.load({"defender-air:tenantId": "from-config"}, {"AZURE_TENANT_ID": "from-env",
+    s = Settings.load({"defender-air:tenantId": CONFIG_TENANT}, {"AZURE_TENANT_ID": ENV_TENANT,
                                                                  "AZURE_CLIENT_ID": "app-from-env"})
-    assert s.tenant_id == "from-config"
+    assert s.tenant_id == CONFIG_TENANT
     assert s.client_id == "app-from-env"
 
 
 def test_every_contract_key_reads_from_its_environment_variable() -> None:
     env = {
-        "AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "secret-value",
+        "AZURE_TENANT_ID": ENV_TENANT, "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "secret-value",
         "AZURE_CLIENT_CERTIFICATE_PATH": "/cert.pem", "AZURE_FEDERATED_TOKEN_FILE": "/token",
         "DEFENDER_AIR_CLOUD": "usgovhigh", "DEFENDER_AIR_PORTAL_SESSION": "sccauth=abc; XSRF-TOKEN=def",
         "DEFENDER_AIR_EMULATOR_URL": "http://127.0.0.1:8765/",
     }
     s = Settings.load({}, env)
-    assert (s.tenant_id, s.client_id, s.client_secret, s.client_certificate_path) == ("t", "c", "secret-value",
+    assert (s.tenant_id, s.client_id, s.client_secret, s.client_certificate_path) == (ENV_TENANT, "c", "secret-value",
                                                                                       "/cert.pem")
     assert s.federated_token_file == "/token"
     assert s.cloud_name == "usgovhigh"
@@ -28,7 +31,8 @@ def test_every_contract_key_reads_from_its_environment_variable() -> None:
 
 
 def test_secrets_are_not_in_repr() -> None:
-    s = Settings.load({"defender-air:clientSecret": "canary-secret-1234",
+    s = Settings.load({"defender-air:clientSecret": "canary-secret-1234", "defender-air:clientId": "app",
+                       "defender-air:tenantId": CONFIG_TENANT,
                        "defender-air:portalSession": "sccauth=canary-session"}, {})
     assert "canary" not in repr(s)
     assert set(s.secrets()) == {"canary-secret-1234", "sccauth=canary-session"}
