@@ -72,3 +72,53 @@ def test_missing_tenant_names_the_config_key() -> None:
 def test_bad_emulator_url() -> None:
     with pytest.raises(ConfigurationError, match="emulatorUrl"):
         Settings.load({"defender-air:emulatorUrl": "localhost:8765"}, {})
+
+
+# ------------------------------------------------------------------ what configure refuses (issue 10, item 3)
+GUID = "11111111-2222-3333-4444-555555555555"
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ({"defender-air:clientSecret": "s3cret-value", "defender-air:tenantId": GUID},
+     "A client secret is set but no client id"),
+    ({"defender-air:clientCertificatePath": __file__, "defender-air:tenantId": GUID},
+     "A client certificate is set but no client id"),
+    ({"defender-air:clientId": "app"}, "A client id is set but no tenant id"),
+    ({"defender-air:clientId": "app", "defender-air:tenantId": GUID, "defender-air:clientSecret": "s3cret-value",
+      "defender-air:clientCertificatePath": __file__}, "Both a client secret"),
+    ({"defender-air:clientId": "app", "defender-air:tenantId": GUID,
+      "defender-air:clientCertificatePath": "/does/not/exist.pem"}, "'/does/not/exist.pem' .* does not exist"),
+    ({"defender-air:tenantId": "contoso.onmicrosoft.com"}, "must be the tenant GUID .* not 'contoso.onmicrosoft.com'"),
+    ({"defender-air:tenantId": "not-a-guid", "defender-air:emulatorUrl": "http://127.0.0.1:8765"},
+     "must be the tenant GUID"),
+])
+def test_incomplete_or_contradictory_configuration_is_refused(config: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigurationError, match=expected):
+        Settings.load(config, {})
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    from defender_air_provider.core.settings import InvalidConfiguration
+
+    with pytest.raises(InvalidConfiguration) as caught:
+        Settings.load({"defender-air:tenantId": "contoso", "defender-air:clientSecret": "s3cret-value"}, {})
+    assert len(caught.value.problems) == 2
+    assert str(caught.value).startswith("Invalid provider configuration: (1) defender-air:tenantId")
+
+
+@pytest.mark.parametrize("config", [
+    {},  # azure-identity's default chain (managed identity, Azure CLI) may still find a credential
+    {"defender-air:tenantId": GUID},
+    {"defender-air:tenantId": GUID.upper(), "defender-air:clientId": "app", "defender-air:clientSecret": "s3cret"},
+    {"defender-air:tenantId": GUID, "defender-air:clientId": "app", "defender-air:clientCertificatePath": __file__},
+    # Under the emulator credentials are ignored, so they are not checked; its default tenant id is a GUID.
+    {"defender-air:emulatorUrl": "http://127.0.0.1:8765", "defender-air:clientSecret": "s3cret-value"},
+    {"defender-air:emulatorUrl": "http://127.0.0.1:8765", "defender-air:tenantId": EMULATOR_TENANT_ID},
+])
+def test_complete_configuration_is_accepted(config: dict[str, str]) -> None:
+    Settings.load(config, {})
+
+
+def test_environment_values_are_checked_like_stack_config() -> None:
+    with pytest.raises(ConfigurationError, match="AZURE_TENANT_ID"):
+        Settings.load({}, {"AZURE_TENANT_ID": "contoso.com"})
