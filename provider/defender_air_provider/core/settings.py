@@ -37,7 +37,9 @@ class InvalidConfiguration(ConfigurationError):
     """The configuration is incomplete or contradictory; ``problems`` holds one sentence per problem (``check``
     reports each as its own failure)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: str | list[str]) -> None:
+        if isinstance(problems, str):  # ``in_context`` rebuilds the error from its (prefixed) message
+            problems = [problems]
         super().__init__(" ".join(problems) if len(problems) == 1 else
                          "Invalid provider configuration: " + " ".join(f"({n}) {p}" for n, p in
                                                                       enumerate(problems, 1)))
