@@ -34,3 +34,23 @@ def test_logger_output_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
         logger.warning("failed with %s", "log-canary-secret-42 and Bearer tok.en")
     assert "log-canary-secret-42" not in caplog.text
     assert "tok.en" not in caplog.text
+
+
+@pytest.mark.parametrize("value", ["verbose", "5", "", " debug ", "warn"])
+def test_a_bad_log_level_never_breaks_import(value: str) -> None:
+    """``DEFENDER_AIR_LOG_LEVEL`` is read when the package is imported: a bad value falls back to INFO with a
+    warning (Logger.setLevel raised ValueError, so `import pulumi_defender_air` failed)."""
+    import subprocess
+    import sys
+
+    code = ("import logging, pulumi_defender_air; "
+            "print(logging.getLevelName(logging.getLogger('defender_air').level))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "DEFENDER_AIR_LOG_LEVEL": value})
+    assert done.returncode == 0, done.stderr
+    expected = {"verbose": "INFO", "5": "INFO", "": "INFO", " debug ": "DEBUG", "warn": "WARNING"}[value]
+    assert done.stdout.strip() == expected
+    if value in ("verbose", "5"):
+        assert f"DEFENDER_AIR_LOG_LEVEL={value!r} is not a log level; using INFO" in done.stderr
+    else:
+        assert "not a log level" not in done.stderr

@@ -3,23 +3,26 @@ import pytest
 from defender_air_provider.core.errors import ConfigurationError
 from defender_air_provider.core.settings import EMULATOR_TENANT_ID, Settings
 
+CONFIG_TENANT = "11111111-2222-3333-4444-555555555555"
+ENV_TENANT = "66666666-7777-8888-9999-aaaaaaaaaaaa"
+
 
 def test_stack_config_wins_over_environment() -> None:
-    s = Settings.load({"defender-air:tenantId": "from-config"}, {"AZURE_TENANT_ID": "from-env",
+    s = Settings.load({"defender-air:tenantId": CONFIG_TENANT}, {"AZURE_TENANT_ID": ENV_TENANT,
                                                                  "AZURE_CLIENT_ID": "app-from-env"})
-    assert s.tenant_id == "from-config"
+    assert s.tenant_id == CONFIG_TENANT
     assert s.client_id == "app-from-env"
 
 
 def test_every_contract_key_reads_from_its_environment_variable() -> None:
     env = {
-        "AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "secret-value",
+        "AZURE_TENANT_ID": ENV_TENANT, "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "secret-value",
         "AZURE_CLIENT_CERTIFICATE_PATH": "/cert.pem", "AZURE_FEDERATED_TOKEN_FILE": "/token",
         "DEFENDER_AIR_CLOUD": "usgovhigh", "DEFENDER_AIR_PORTAL_SESSION": "sccauth=abc; XSRF-TOKEN=def",
         "DEFENDER_AIR_EMULATOR_URL": "http://127.0.0.1:8765/",
     }
     s = Settings.load({}, env)
-    assert (s.tenant_id, s.client_id, s.client_secret, s.client_certificate_path) == ("t", "c", "secret-value",
+    assert (s.tenant_id, s.client_id, s.client_secret, s.client_certificate_path) == (ENV_TENANT, "c", "secret-value",
                                                                                       "/cert.pem")
     assert s.federated_token_file == "/token"
     assert s.cloud_name == "usgovhigh"
@@ -28,7 +31,8 @@ def test_every_contract_key_reads_from_its_environment_variable() -> None:
 
 
 def test_secrets_are_not_in_repr() -> None:
-    s = Settings.load({"defender-air:clientSecret": "canary-secret-1234",
+    s = Settings.load({"defender-air:clientSecret": "canary-secret-1234", "defender-air:clientId": "app",
+                       "defender-air:tenantId": CONFIG_TENANT,
                        "defender-air:portalSession": "sccauth=canary-session"}, {})
     assert "canary" not in repr(s)
     assert set(s.secrets()) == {"canary-secret-1234", "sccauth=canary-session"}
@@ -68,3 +72,53 @@ def test_missing_tenant_names_the_config_key() -> None:
 def test_bad_emulator_url() -> None:
     with pytest.raises(ConfigurationError, match="emulatorUrl"):
         Settings.load({"defender-air:emulatorUrl": "localhost:8765"}, {})
+
+
+# ------------------------------------------------------------------ what configure refuses (issue 10, item 3)
+GUID = "11111111-2222-3333-4444-555555555555"
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ({"defender-air:clientSecret": "s3cret-value", "defender-air:tenantId": GUID},
+     "A client secret is set but no client id"),
+    ({"defender-air:clientCertificatePath": __file__, "defender-air:tenantId": GUID},
+     "A client certificate is set but no client id"),
+    ({"defender-air:clientId": "app"}, "A client id is set but no tenant id"),
+    ({"defender-air:clientId": "app", "defender-air:tenantId": GUID, "defender-air:clientSecret": "s3cret-value",
+      "defender-air:clientCertificatePath": __file__}, "Both a client secret"),
+    ({"defender-air:clientId": "app", "defender-air:tenantId": GUID,
+      "defender-air:clientCertificatePath": "/does/not/exist.pem"}, "'/does/not/exist.pem' .* does not exist"),
+    ({"defender-air:tenantId": "contoso.onmicrosoft.com"}, "must be the tenant GUID .* not 'contoso.onmicrosoft.com'"),
+    ({"defender-air:tenantId": "not-a-guid", "defender-air:emulatorUrl": "http://127.0.0.1:8765"},
+     "must be the tenant GUID"),
+])
+def test_incomplete_or_contradictory_configuration_is_refused(config: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigurationError, match=expected):
+        Settings.load(config, {})
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    from defender_air_provider.core.settings import InvalidConfiguration
+
+    with pytest.raises(InvalidConfiguration) as caught:
+        Settings.load({"defender-air:tenantId": "contoso", "defender-air:clientSecret": "s3cret-value"}, {})
+    assert len(caught.value.problems) == 2
+    assert str(caught.value).startswith("Invalid provider configuration: (1) defender-air:tenantId")
+
+
+@pytest.mark.parametrize("config", [
+    {},  # azure-identity's default chain (managed identity, Azure CLI) may still find a credential
+    {"defender-air:tenantId": GUID},
+    {"defender-air:tenantId": GUID.upper(), "defender-air:clientId": "app", "defender-air:clientSecret": "s3cret"},
+    {"defender-air:tenantId": GUID, "defender-air:clientId": "app", "defender-air:clientCertificatePath": __file__},
+    # Under the emulator credentials are ignored, so they are not checked; its default tenant id is a GUID.
+    {"defender-air:emulatorUrl": "http://127.0.0.1:8765", "defender-air:clientSecret": "s3cret-value"},
+    {"defender-air:emulatorUrl": "http://127.0.0.1:8765", "defender-air:tenantId": EMULATOR_TENANT_ID},
+])
+def test_complete_configuration_is_accepted(config: dict[str, str]) -> None:
+    Settings.load(config, {})
+
+
+def test_environment_values_are_checked_like_stack_config() -> None:
+    with pytest.raises(ConfigurationError, match="AZURE_TENANT_ID"):
+        Settings.load({}, {"AZURE_TENANT_ID": "contoso.com"})

@@ -100,3 +100,40 @@ def test_zero_width_space_and_float_ints_are_not_changes() -> None:
     old = outputs(name="Email messages removed after delivery" + ZWSP, threshold=5)
     news = custom(name="Email messages removed after delivery", threshold=5.0)
     assert P.diff("id-1", old, news).changes is False
+
+
+# ------------------------------------------------------------------ create-only requirements at check (issue 10)
+@respx.mock(assert_all_mocked=True)
+@pytest.mark.parametrize("missing", [("category",), ("threat_type", "notify_users"),
+                                     ("category", "threat_type", "notify_users")])
+def test_a_new_custom_policy_without_the_new_cmdlet_arguments_fails_in_preview(missing: tuple[str, ...]) -> None:
+    news = {k: v for k, v in custom().items() if k not in missing}
+    found = failures(news)
+    assert len(found) == 1
+    prop, reason = found[0]
+    assert prop == missing[0]
+    assert f"needs {', '.join(missing)}" in reason and "'Content search deleted' is not a built-in" in reason
+    assert "adopt_existing=True" in reason
+
+
+@respx.mock(assert_all_mocked=True)
+@pytest.mark.parametrize("news", [
+    {"name": "Content search deleted", "adopt_existing": True},  # takes over an existing custom policy
+    {"name": "Content search deleted", "ignore_missing": True},  # may be a built-in the catalogue lacks
+    {"name": "Content search deleted", "adopt_existing": Unknown()},  # unknown in preview: never decides
+    {"name": "Content search deleted", "category": Unknown(), "threat_type": Unknown(), "notify_users": Unknown()},
+    {"name": Unknown()},
+    {"name": "Creation of forwarding/redirect rule", "enabled": True},  # a catalogued built-in
+])
+def test_policies_that_may_exist_or_are_unknown_are_not_refused_for_missing_create_arguments(
+        news: dict[str, Any]) -> None:
+    assert [f for f in failures(news) if f[0] in ("category", "threat_type", "notify_users")] == []
+
+
+@respx.mock(assert_all_mocked=True)
+def test_an_existing_custom_policy_may_leave_the_create_arguments_unset() -> None:
+    """Once created, an unset argument keeps the service's value (contract): only a new policy needs them."""
+    olds = custom()
+    news = {"name": "content search deleted", "enabled": False}
+    assert P.check(olds, news).failures == []
+    assert P.check({**olds, "name": "Another name"}, news).failures != []  # a rename replaces: a new policy

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from ..core.credentials import TokenSource
 from ..core.errors import NotFound, PermissionDenied, ServiceError, Throttled
+from ..core.http import ConnectFailure
 from ..core.redaction import REDACTOR
 from .device_groups.wire import UserGroup
 
@@ -171,8 +172,20 @@ async def _retrying_401(token_provider: Any, value: str, call: Callable[[], Awai
 
 def _no_answer(value: str, exc: Exception) -> ServiceError:
     """The connection failed or closed without an answer (the SDK's middleware retries only 429/503/504)."""
+    import httpx
+
+    operation = f"GET groups ({value})"
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        try:
+            url = exc.request.url
+        except RuntimeError:  # no request attached: fall back to the general message
+            pass
+        else:  # the host and the cause, as the HTTP layer words them (core/http.py ConnectFailure)
+            failure = ConnectFailure.of(exc, url)
+            return ServiceError(failure.message("Microsoft Graph", f"reading group {value!r}", None, 1),
+                                operation=operation)
     return ServiceError(f"Microsoft Graph: reading group {value!r} got no answer ({type(exc).__name__}). Check "
-                        "network access to Microsoft Graph and try again.", operation=f"GET groups ({value})")
+                        "network access to Microsoft Graph and try again.", operation=operation)
 
 
 def _graph_error(value: str, exc: Any) -> ServiceError:

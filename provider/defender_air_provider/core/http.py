@@ -4,7 +4,10 @@ Retry rules (the same for every backend):
 
 * 429 and 503 are retried for every request: the service refused it, nothing was applied. ``Retry-After``
   (seconds or HTTP date) is honoured; otherwise exponential backoff with jitter.
-* A connection that could not be opened is retried for every request (nothing was sent).
+* A connection that could not be opened is retried for every request (nothing was sent), except where retrying
+  cannot help: a host name that does not exist (DNS answers "no such name", not "try again") and a refused
+  connection to a loopback address (the emulator or another local process is not running; six attempts only cost
+  ~13 s before the same answer). The error names the host and the cause (``ConnectFailure``).
 * 502, 504, a read timeout or a dropped connection *after* the request was sent are retried only for
   idempotent requests. For a non-idempotent one the outcome is unknown, so ``OutcomeUnknown`` is raised
   and the handler re-reads the object to decide (never a blind second write).
@@ -15,8 +18,11 @@ Retry rules (the same for every backend):
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import json
 import random
+import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,12 +70,73 @@ class HttpResponse:
         return self.body.decode("utf-8", errors="replace").strip("\x00")
 
 
+@dataclass(frozen=True)
+class ConnectFailure:
+    """Why a connection to ``host`` failed, in a user's words, and whether trying again can help."""
+
+    host: str
+    port: int | None
+    cause: str  # "connection refused", "name not resolved", ...
+    detail: str  # the system's own words ("[Errno 111] Connection refused")
+    permanent: bool
+
+    @classmethod
+    def of(cls, exc: BaseException, url: httpx.URL) -> ConnectFailure:
+        host, port = url.host, url.port or (443 if url.scheme == "https" else 80)
+        detail = str(exc) or type(exc).__name__
+        # httpx raises ConnectError ``from`` httpcore's, which is raised ``from`` the socket's OSError: the OSError's
+        # type says what happened (its text differs between platforms).
+        for cause in _chain(exc):
+            if isinstance(cause, socket.gaierror):
+                # EAI_NONAME: the name does not exist; EAI_AGAIN and others: the resolver could not answer now.
+                permanent = cause.errno == getattr(socket, "EAI_NONAME", -2)
+                return cls(host, port, "name not resolved", str(cause), permanent)
+            if isinstance(cause, ConnectionRefusedError):
+                return cls(host, port, "connection refused", str(cause), _is_loopback(host))
+            if isinstance(cause, ssl.SSLError):
+                return cls(host, port, "TLS handshake failed", str(cause), False)
+            if isinstance(cause, (TimeoutError, httpx.TimeoutException)):
+                return cls(host, port, "connection timed out", str(cause) or type(cause).__name__, False)
+        return cls(host, port, "connection failed", detail, False)
+
+    def message(self, service: str, what: str, emulator_url: str | None, attempts: int) -> str:
+        where = f"{self.host}:{self.port}" if self.port else self.host
+        tried = "" if attempts <= 1 else f" failed after {attempts} attempts:"
+        text = f"{service}: {what}{tried} could not connect to {where}: {self.cause} ({self.detail})."
+        if emulator_url is not None:
+            return text + f" Is the emulator running at {emulator_url}? Start it with `defender-air emulator" + (
+                f" --port {self.port}`" if self.port else "`") + " or correct defender-air:emulatorUrl."
+        if self.cause == "name not resolved":
+            return text + " Check the host name (defender-air:cloud) and this machine's DNS and proxy settings."
+        return text + " Check network access to the service (firewall, proxy) and try again."
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _Retry(Exception):
-    def __init__(self, reason: str, response: HttpResponse | None = None, retry_after: float | None = None):
+    def __init__(self, reason: str, response: HttpResponse | None = None, retry_after: float | None = None,
+                 connect: ConnectFailure | None = None):
         super().__init__(reason)
         self.reason = reason
         self.response = response
         self.retry_after = retry_after
+        self.connect = connect
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -100,6 +167,7 @@ class HttpClient:
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = time.sleep
     default_headers: Mapping[str, str] = field(default_factory=dict)
+    emulator_url: str | None = None  # set under the emulator: a connection error then asks whether it is running
 
     def __post_init__(self) -> None:
         self._client = httpx.Client(
@@ -127,7 +195,11 @@ class HttpClient:
                 request = self._client.build_request(method, url, json=json_body, headers=request_headers)
                 response = _read(self._client.send(request, stream=True))
             except _NOT_SENT as exc:
-                raise _Retry(f"could not connect ({type(exc).__name__})") from None
+                failure = ConnectFailure.of(exc, httpx.URL(url))
+                if failure.permanent:
+                    raise ServiceError(failure.message(self.service, what, self.emulator_url, 1),
+                                       operation=what) from None
+                raise _Retry(f"{failure.cause} ({failure.host})", connect=failure) from None
             except _SENT_NO_ANSWER as exc:
                 if idempotent:
                     raise _Retry(f"no answer ({type(exc).__name__})") from None
@@ -166,6 +238,9 @@ class HttpClient:
         except _Retry as last:
             if last.response is not None:
                 return last.response  # the client maps the final status (429 -> Throttled, ...)
+            if last.connect is not None:
+                raise ServiceError(last.connect.message(self.service, what, self.emulator_url, self.retry.max_attempts),
+                                   operation=what) from None
             raise ServiceError(
                 f"{self.service}: {what} failed after {self.retry.max_attempts} attempts: {last.reason}. "
                 "Check network access to the service and try again.", operation=what,

@@ -74,6 +74,27 @@ def get_logger(name: str = "defender_air") -> logging.Logger:
         handler = logging.StreamHandler()  # stderr
         handler.setFormatter(logging.Formatter("defender-air %(levelname)s: %(message)s"))
         logger.addHandler(handler)
-        logger.setLevel(os.environ.get("DEFENDER_AIR_LOG_LEVEL", "INFO").upper())
+        level, problem = log_level(os.environ.get("DEFENDER_AIR_LOG_LEVEL"))
+        logger.setLevel(level)
         logger.propagate = True  # tests capture through the root logger too
+        if problem:
+            logger.warning("%s", problem)
     return logger
+
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(raw: str | None) -> tuple[str, str | None]:
+    """``DEFENDER_AIR_LOG_LEVEL`` -> (level, warning). The logger is built when the package is imported, so a bad
+    value must not raise (``Logger.setLevel`` raises ValueError on an unknown name): it falls back to INFO, with a
+    warning naming the value."""
+    value = (raw or "").strip().upper()
+    if not value:
+        return "INFO", None
+    if value == "WARN":
+        return "WARNING", None
+    if value in LEVELS:
+        return value, None
+    return "INFO", (f"DEFENDER_AIR_LOG_LEVEL={raw!r} is not a log level; using INFO (use one of "
+                    f"{', '.join(LEVELS)}).")

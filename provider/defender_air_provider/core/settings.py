@@ -7,14 +7,19 @@ memory; ``Settings`` never prints them (``repr`` hides them) and they never reac
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .clouds import CLOUDS, Cloud, emulated_cloud
 from .errors import ConfigurationError
 
 NAMESPACE = "defender-air"
 EMULATOR_TENANT_ID = "00000000-0000-0000-0000-000000000000"
+# The contract's tenantId is the tenant GUID: the admin APIs address the tenant by it (``adminapi/beta/<tenantId>``)
+# and tenant binding records it, so a domain name or a typo is refused here rather than by a 404 mid-update.
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 # stack config key -> environment variable (None: config only / environment only).
 CONFIG_KEYS: dict[str, str | None] = {
@@ -26,6 +31,19 @@ CONFIG_KEYS: dict[str, str | None] = {
     "portalSession": "DEFENDER_AIR_PORTAL_SESSION",
     "emulatorUrl": "DEFENDER_AIR_EMULATOR_URL",
 }
+
+
+class InvalidConfiguration(ConfigurationError):
+    """The configuration is incomplete or contradictory; ``problems`` holds one sentence per problem (``check``
+    reports each as its own failure)."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        if isinstance(problems, str):  # ``in_context`` rebuilds the error from its (prefixed) message
+            problems = [problems]
+        super().__init__(" ".join(problems) if len(problems) == 1 else
+                         "Invalid provider configuration: " + " ".join(f"({n}) {p}" for n, p in
+                                                                      enumerate(problems, 1)))
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -78,7 +96,7 @@ class Settings:
             raise ConfigurationError(
                 f"defender-air:emulatorUrl must be an http(s) URL such as http://127.0.0.1:8765, got {emulator_url!r}."
             )
-        return cls(
+        settings = cls(
             tenant_id=value("tenantId"),
             client_id=value("clientId"),
             client_secret=value("clientSecret"),
@@ -92,6 +110,48 @@ class Settings:
             portal_session=value("portalSession"),
             emulator_url=emulator_url.rstrip("/") if emulator_url else None,
         )
+        problems = settings.problems()
+        if problems:
+            raise InvalidConfiguration(problems)
+        return settings
+
+    def problems(self) -> list[str]:
+        """What is incomplete or contradictory, knowable without a network call (docs/configuration.md, "What
+        configure refuses"). "No credential at all" is not among them: azure-identity's default chain may still find
+        a managed identity or an Azure CLI login, which only a token request can tell."""
+        problems: list[str] = []
+        if self.tenant_id and not _GUID.match(self.tenant_id):
+            problems.append(
+                "defender-air:tenantId (or AZURE_TENANT_ID) must be the tenant GUID "
+                f"(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), not {self.tenant_id!r}; find it in the Entra admin center "
+                "under Overview, or with `az account show --query tenantId`."
+            )
+        if self.emulated:
+            return problems  # the emulator needs no credential: credential settings are ignored (contract)
+        secret, certificate = bool(self.client_secret), bool(self.client_certificate_path)
+        if secret and certificate:
+            problems.append(
+                "Both a client secret (defender-air:clientSecret / AZURE_CLIENT_SECRET) and a certificate "
+                "(defender-air:clientCertificatePath / AZURE_CLIENT_CERTIFICATE_PATH) are set; set only one of them."
+            )
+        for given, what in ((secret, "A client secret"), (certificate, "A client certificate")):
+            if given and not self.client_id:
+                problems.append(
+                    f"{what} is set but no client id: set `pulumi config set defender-air:clientId <app id>` or "
+                    "AZURE_CLIENT_ID (the application (client) id of the app registration it belongs to)."
+                )
+        if self.client_id and not self.tenant_id:
+            problems.append(
+                "A client id is set but no tenant id: set `pulumi config set defender-air:tenantId <tenant GUID>` or "
+                "AZURE_TENANT_ID (an app registration signs in to one tenant, and the admin APIs are addressed by it)."
+            )
+        if certificate and self.client_certificate_path and not Path(self.client_certificate_path).is_file():
+            problems.append(
+                f"The client certificate {self.client_certificate_path!r} (defender-air:clientCertificatePath / "
+                "AZURE_CLIENT_CERTIFICATE_PATH) does not exist or is not a file; give the path of a PEM file "
+                "holding the certificate and its private key."
+            )
+        return problems
 
     @property
     def emulated(self) -> bool:

@@ -32,7 +32,7 @@ from ..definitions.alert_policy import ALERT_POLICY
 from ..definitions.enums import AlertAggregationType, AlertThreatType
 from . import context
 from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, replacement_of, without_zwsp
-from .base import AirProvider, create_once, failures_named
+from .base import AirProvider, configuration_failures, create_once, failures_named
 from .fields import changed_inputs, check_inputs, decode, replaced
 from .values import is_address, is_unknown
 
@@ -70,7 +70,7 @@ def _listed(name: str, value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- check
-def _check(news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
+def _check(news: dict[str, Any], olds: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[CheckFailure]]:
     inputs, failures = check_inputs(ALERT_POLICY, news)
 
     def fail(prop: str, reason: str) -> None:
@@ -110,7 +110,28 @@ def _check(news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
         fail("ignore_missing", f"ignore_missing is for built-in alert policies only, and "
                                f"{', '.join(_not_editable(inputs))} can only be set on a custom policy: remove "
                                "ignore_missing, or those arguments if the policy is a built-in.")
+    elif _creates_custom(inputs, olds or {}):
+        missing = [prop for prop in NEW_REQUIRES if inputs.get(prop) is None]
+        if missing:
+            fail(missing[0], f"'{name}' is not a built-in alert policy, so create makes a new custom policy, which "
+                             f"needs {', '.join(missing)} (New-ProtectionAlert requires Category, ThreatType and "
+                             "NotifyUser). Set them, or set adopt_existing=True to take over a custom policy that "
+                             "already exists under this name.")
     return inputs, failures
+
+
+def _creates_custom(inputs: dict[str, Any], olds: dict[str, Any]) -> bool:
+    """Whether create will surely make a new custom policy, known without an API call: the name is not a catalogued
+    built-in (checked by the caller), nothing says it exists already (``adopt_existing``) or is a built-in the catalogue
+    lacks (``ignore_missing``), and the resource does not exist yet (no old inputs under the same name: an existing
+    policy may leave these unset, which keeps the service's values). Unknown values (preview) never decide."""
+    name = inputs.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return False
+    if any(is_unknown(inputs.get(flag)) or inputs.get(flag) is True for flag in ("adopt_existing", "ignore_missing")):
+        return False
+    old_name = olds.get("name")
+    return not (isinstance(old_name, str) and identity_key(old_name) == identity_key(name))
 
 
 def _not_editable(props: dict[str, Any]) -> list[str]:
@@ -187,8 +208,8 @@ def _skips_missing(props: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------------------------------------- provider
 class AlertPolicyProvider(AirProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs, failures = _check(news)
-        return CheckResult(inputs, failures)
+        inputs, failures = _check(news, _olds)
+        return CheckResult(inputs, configuration_failures() + failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = changed_inputs(ALERT_POLICY, olds, news, compare={

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from pulumi.dynamic import ConfigureRequest, ResourceProvider
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 
 from ..core.errors import AlreadyExists, DefenderAirError, OutcomeUnknown
 from ..core.redaction import get_logger
@@ -22,6 +22,13 @@ class AirProvider(ResourceProvider):
         # Fully-qualified keys ("defender-air:tenantId") are not re-namespaced by pulumi.dynamic.Config.
         config = {f"{NAMESPACE}:{key}": req.config.get(f"{NAMESPACE}:{key}") for key in CONFIG_KEYS}
         context.configure(config)
+
+
+def configuration_failures() -> list[CheckFailure]:
+    """The refused provider configuration as check failures, one per problem, with no property: every resource's
+    ``check`` starts with these, so `pulumi preview` stops before any network call with the plain message (the engine
+    prints "<type> resource '<name>' has a problem: <reason>")."""
+    return [CheckFailure("", problem) for problem in context.configuration_problems()]
 
 
 @contextmanager

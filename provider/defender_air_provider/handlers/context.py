@@ -24,7 +24,7 @@ from ..core.credentials import TokenSource, token_source_for
 from ..core.errors import ConfigurationError
 from ..core.http import HttpClient, RetryPolicy
 from ..core.redaction import REDACTOR, get_logger
-from ..core.settings import Settings
+from ..core.settings import InvalidConfiguration, Settings
 
 LOG = get_logger()
 T = TypeVar("T")
@@ -72,7 +72,8 @@ class ProviderContext:
 
     def _build_exchange_http(self) -> HttpClient:
         return HttpClient(service="Exchange Online admin API", tokens=self.tokens,
-                          scope=self.settings.cloud.exchange_scope, retry=self.retry, sleep=self.sleep)
+                          scope=self.settings.cloud.exchange_scope, retry=self.retry, sleep=self.sleep,
+                          emulator_url=self.settings.emulator_url)
 
     @property
     def exchange(self) -> InvokeCommandClient:
@@ -100,7 +101,8 @@ class ProviderContext:
     def _build_compliance(self) -> InvokeCommandClient:
         cloud = self.settings.cloud
         http = HttpClient(service="Security & Compliance admin API", tokens=self.tokens,
-                          scope=cloud.compliance_scope, retry=self.retry, sleep=self.sleep)
+                          scope=cloud.compliance_scope, retry=self.retry, sleep=self.sleep,
+                          emulator_url=self.settings.emulator_url)
         return InvokeCommandClient(
             http, base_url=cloud.compliance, tenant_id=self.settings.require_tenant_id(),
             service="Security & Compliance", permission_hint=COMPLIANCE_PERMISSION_HINT,
@@ -132,7 +134,7 @@ class ProviderContext:
     def portal_http(self) -> HttpClient:
         # Cookie-authenticated: no bearer token.
         return self._once("portal_http", lambda: HttpClient(service="Defender portal", retry=self.retry,
-                                                             sleep=self.sleep))
+                                                             sleep=self.sleep, emulator_url=self.settings.emulator_url))
 
     def portal_session(self, what: str) -> PortalSession | None:
         """The one cookie session every portal client shares (the portal rotates XSRF-TOKEN on writes, so two
@@ -164,21 +166,43 @@ class ProviderContext:
 
 _LOCK = threading.Lock()
 _CONTEXT: ProviderContext | None = None
+# Why the last ``configure`` refused the configuration (None: it did not). Kept rather than raised from
+# ``configure``: pulumi.dynamic calls ``configure`` inside the first Check and turns an exception into a gRPC error
+# whose text is a whole Python traceback; kept here, every ``check`` reports it as a plain check failure (what
+# `pulumi preview` prints cleanly, with no network call), and every other step raises it (``current``).
+_REFUSED: ConfigurationError | None = None
 
 
 def configure(config: Mapping[str, object]) -> None:
     """Called from every provider's ``configure``: (re)build the context from stack config + environment."""
-    global _CONTEXT
-    settings = Settings.load(config)
+    global _CONTEXT, _REFUSED
+    try:
+        settings = Settings.load(config)
+    except ConfigurationError as exc:
+        with _LOCK:
+            _REFUSED, _CONTEXT = exc, None
+        return
     with _LOCK:
+        _REFUSED = None
         if _CONTEXT is None or _CONTEXT.settings != settings:
             _CONTEXT = ProviderContext(settings)
+
+
+def configuration_problems() -> list[str]:
+    """One sentence per problem of the configuration ``configure`` refused; empty when there is none."""
+    with _LOCK:
+        refused = _REFUSED
+    if refused is None:
+        return []
+    return list(refused.problems) if isinstance(refused, InvalidConfiguration) else [str(refused)]
 
 
 def current() -> ProviderContext:
     """The context; without ``configure`` (older engines) it is built from the environment alone."""
     global _CONTEXT
     with _LOCK:
+        if _REFUSED is not None:
+            raise _REFUSED
         if _CONTEXT is None:
             _CONTEXT = ProviderContext(Settings.load({}))
         return _CONTEXT
@@ -186,6 +210,6 @@ def current() -> ProviderContext:
 
 def install(context: ProviderContext | None) -> None:
     """Tests: use this context (None: forget it)."""
-    global _CONTEXT
+    global _CONTEXT, _REFUSED
     with _LOCK:
-        _CONTEXT = context
+        _CONTEXT, _REFUSED = context, None

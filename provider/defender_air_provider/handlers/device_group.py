@@ -19,7 +19,7 @@ from ..core.errors import DefenderAirError
 from ..core.redaction import get_logger
 from ..definitions.device_group import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
 from . import context
-from .base import AirProvider, failures_named
+from .base import AirProvider, configuration_failures, failures_named
 from .fields import changed_inputs, check_inputs, decode
 from .values import as_int, fold, is_unknown, str_list
 
@@ -220,7 +220,7 @@ class DeviceGroupProvider(AirProvider):
         inputs, failures = check_inputs(DEVICE_GROUP, news)
         more = (_check_level(inputs.get("automation_level")) + _check_rules(inputs.get("rules"))
                 + _check_user_groups(inputs.get("user_groups")))
-        return CheckResult(inputs, _without_failed(failures, more))
+        return CheckResult(inputs, configuration_failures() + _without_failed(failures, more))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         def rank_met(old: Any, new: Any) -> bool:
@@ -326,7 +326,7 @@ class DefaultDeviceGroupProvider(AirProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(DEFAULT_DEVICE_GROUP, news)
         more = _check_level(inputs.get("automation_level")) + _check_user_groups(inputs.get("user_groups"))
-        return CheckResult(inputs, _without_failed(failures, more))
+        return CheckResult(inputs, configuration_failures() + _without_failed(failures, more))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return DiffResult(changes=bool(changed_inputs(DEFAULT_DEVICE_GROUP, olds, news)), replaces=[])

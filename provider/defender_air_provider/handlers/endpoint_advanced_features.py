@@ -16,7 +16,7 @@ from ..core.errors import DefenderAirError
 from ..core.redaction import get_logger
 from ..definitions.endpoint_advanced_features import ENDPOINT_ADVANCED_FEATURES
 from . import context
-from .base import AirProvider, failures_named
+from .base import AirProvider, configuration_failures, failures_named
 from .fields import changed_inputs, check_inputs
 
 LOG = get_logger()
@@ -49,7 +49,7 @@ def _outputs(props: dict[str, Any], live: AdvancedFeatures) -> dict[str, Any]:
 class EndpointAdvancedFeaturesProvider(AirProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(ENDPOINT_ADVANCED_FEATURES, news)
-        return CheckResult(inputs, failures)
+        return CheckResult(inputs, configuration_failures() + failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return DiffResult(changes=bool(changed_inputs(ENDPOINT_ADVANCED_FEATURES, olds, news)), replaces=[])

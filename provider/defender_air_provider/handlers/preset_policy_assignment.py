@@ -17,7 +17,7 @@ from ..core.errors import DefenderAirError, NotFound, PermissionDenied
 from ..core.redaction import get_logger
 from ..definitions.preset_policy_assignment import PRESET_POLICY_ASSIGNMENT, RECIPIENT_SCOPE
 from . import context
-from .base import AirProvider, create_once, failures_named
+from .base import AirProvider, configuration_failures, create_once, failures_named
 from .fields import changed_inputs, check_inputs, replaced
 from .values import as_bool, is_address, is_domain, str_list
 
@@ -91,7 +91,7 @@ class PresetPolicyAssignmentProvider(AirProvider):
         for key in ("recipients", "exclusions"):
             failures.extend(_check_scope(key, inputs.get(key), failed))
         failures.extend(_check_overlap(inputs.get("recipients"), inputs.get("exclusions")))
-        return CheckResult(inputs, failures)
+        return CheckResult(inputs, configuration_failures() + failures)
 
     # ------------------------------------------------------------------ diff (no API call)
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
