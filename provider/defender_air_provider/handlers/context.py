@@ -164,6 +164,18 @@ class ProviderContext:
 
 _LOCK = threading.Lock()
 _CONTEXT: ProviderContext | None = None
+_ANNOUNCED: set[str] = set()  # emulator URLs this process has named on stderr already
+
+
+def _announce(settings: Settings) -> None:
+    """Say once per provider process that the emulator is in use (a leftover DEFENDER_AIR_EMULATOR_URL must not go
+    unnoticed, issue 10). The engine calls ``configure`` once per resource type, so this is called several times;
+    the log reaches stderr through the provider's one handler (``core/redaction.py: get_logger``)."""
+    if settings.emulator_url is None or settings.emulator_url in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(settings.emulator_url)
+    LOG.warning("using the emulator at %s, not Microsoft's services (defender-air:emulatorUrl or "
+                "DEFENDER_AIR_EMULATOR_URL is set)", settings.emulator_url)
 
 
 def configure(config: Mapping[str, object]) -> None:
@@ -173,6 +185,7 @@ def configure(config: Mapping[str, object]) -> None:
     with _LOCK:
         if _CONTEXT is None or _CONTEXT.settings != settings:
             _CONTEXT = ProviderContext(settings)
+        _announce(settings)
 
 
 def current() -> ProviderContext:
@@ -181,6 +194,7 @@ def current() -> ProviderContext:
     with _LOCK:
         if _CONTEXT is None:
             _CONTEXT = ProviderContext(Settings.load({}))
+            _announce(_CONTEXT.settings)
         return _CONTEXT
 
 
