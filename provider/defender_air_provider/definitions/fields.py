@@ -94,7 +94,7 @@ class ResourceDefinition:
         return tuple(f.name for f in self.fields)
 
 
-# Every resource's record of where it was created (handlers/binding.py; CONTRACT.md "Tenant binding").
+# Every resource's record of where it was created (handlers/binding.py; docs/configuration.md "Tenant binding").
 TENANT_FIELD = Field(
     "tenant", Kind.STRING,
     "Where the resource was created: `<tenant id>@<cloud>` (`...@public`), or under the emulator "
