@@ -101,6 +101,8 @@ class AlertPolicy(AirResource, module="air", name="AlertPolicy"):
     """The service's ImmutableId of the policy (also the resource id)."""
     service_name: pulumi.Output[str]
     """The policy's exact name on the service (with any trailing zero-width space): what later calls use."""
+    tenant: pulumi.Output[str]
+    """Where the resource was created: `<tenant id>@<cloud>` (`...@public`), or under the emulator `<tenant id>@<emulator URL>`; `*` for the tenant id when none is configured (portal resources). Refresh, update and delete fail, with no API call, when the provider is configured for another tenant or endpoint."""  # noqa: E501
 
     @overload
     def __init__(self, resource_name: str, args: AlertPolicyArgs, opts: pulumi.ResourceOptions | None = None) -> None:

@@ -77,6 +77,8 @@ class DeviceGroup(AirResource, module="air", name="DeviceGroup"):
     """Whether the group was at the requested rank when last read."""
     user_group_ids: pulumi.Output[list[str]]
     """The object IDs `user_groups` resolved to, as assigned on the portal."""
+    tenant: pulumi.Output[str]
+    """Where the resource was created: `<tenant id>@<cloud>` (`...@public`), or under the emulator `<tenant id>@<emulator URL>`; `*` for the tenant id when none is configured (portal resources). Refresh, update and delete fail, with no API call, when the provider is configured for another tenant or endpoint."""  # noqa: E501
 
     @overload
     def __init__(self, resource_name: str, args: DeviceGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -136,6 +138,8 @@ class DefaultDeviceGroup(AirResource, module="air", name="DefaultDeviceGroup"):
     """The portal's MachineGroupId of the default group."""
     user_group_ids: pulumi.Output[list[str]]
     """The object IDs `user_groups` resolved to, as assigned on the portal."""
+    tenant: pulumi.Output[str]
+    """Where the resource was created: `<tenant id>@<cloud>` (`...@public`), or under the emulator `<tenant id>@<emulator URL>`; `*` for the tenant id when none is configured (portal resources). Refresh, update and delete fail, with no API call, when the provider is configured for another tenant or endpoint."""  # noqa: E501
 
     @overload
     def __init__(self, resource_name: str, args: DefaultDeviceGroupArgs,

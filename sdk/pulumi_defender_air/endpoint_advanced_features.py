@@ -60,6 +60,8 @@ class EndpointAdvancedFeatures(AirResource, module="air", name="EndpointAdvanced
     """The portal's "Show user details" toggle; unset = not managed."""
     automated_investigation_enabled: pulumi.Output[bool | None]
     """The tenant's automated investigation switch (read only; on for every tenant since 2023)."""
+    tenant: pulumi.Output[str]
+    """Where the resource was created: `<tenant id>@<cloud>` (`...@public`), or under the emulator `<tenant id>@<emulator URL>`; `*` for the tenant id when none is configured (portal resources). Refresh, update and delete fail, with no API call, when the provider is configured for another tenant or endpoint."""  # noqa: E501
 
     @overload
     def __init__(self, resource_name: str, args: EndpointAdvancedFeaturesArgs,

@@ -67,6 +67,8 @@ class PresetPolicyAssignment(AirResource, module="air", name="PresetPolicyAssign
     """The ATP rule's state, or null when it is not managed."""
     atp_rule_in_sync: pulumi.Output[bool | None]
     """Whether the ATP rule has the EOP rule's state and recipients (null when it is not managed)."""
+    tenant: pulumi.Output[str]
+    """Where the resource was created: `<tenant id>@<cloud>` (`...@public`), or under the emulator `<tenant id>@<emulator URL>`; `*` for the tenant id when none is configured (portal resources). Refresh, update and delete fail, with no API call, when the provider is configured for another tenant or endpoint."""  # noqa: E501
 
     @overload
     def __init__(self, resource_name: str, args: PresetPolicyAssignmentArgs,

@@ -362,8 +362,10 @@ def test_args_form_with_enums_and_keyword_form_give_the_same_outputs(
 
     typed, typed_tenant = up_in_fresh_tenant(engine_factory, by_args)
     plain, plain_tenant = up_in_fresh_tenant(engine_factory, by_keywords)
-    # A new alert policy gets a fresh GUID from the service; everything else is the same.
-    assert without(typed.outputs, "policy_id") == without(plain.outputs, "policy_id")
+    # A new alert policy gets a fresh GUID from the service, and each emulator has its own URL (the ``tenant``
+    # binding); everything else is the same.
+    assert without(typed.outputs, "policy_id", "tenant") == without(plain.outputs, "policy_id", "tenant")
+    assert typed.outputs["tenant"] != plain.outputs["tenant"]
     if registered.name != "AlertPolicy":
         assert typed.id == plain.id
     # The same object on the service, too (but for the service's own GUIDs and timestamps).

@@ -67,7 +67,7 @@ def test_argument_tables_say_what_the_definitions_say() -> None:
 def test_output_tables_list_the_computed_fields_and_the_id() -> None:
     table = docs_tables.outputs_table(DEVICE_GROUP)
     rows = {row[0]: row for row in _rows(table)}
-    assert list(rows) == ["`rank`", "`group_id`", "`requested_rank`", "`rank_in_place`", "`user_group_ids`"]
+    assert list(rows) == ["`rank`", "`group_id`", "`requested_rank`", "`rank_in_place`", "`user_group_ids`", "`tenant`"]
     assert rows["`user_group_ids`"][1] == "list of str"
     assert "Kept in state for the provider's own use." in rows["`requested_rank`"][2]
     assert f"`DeviceGroup.get` takes): {DEVICE_GROUP.id_doc}." in table

@@ -7,7 +7,7 @@ Wire names are the cmdlet parameters and ``Get-ProtectionAlert`` properties (doc
 from __future__ import annotations
 
 from .enums import AlertAggregationType, AlertCategory, AlertSeverity, AlertThreatType
-from .fields import Field, Kind, ResourceDefinition
+from .fields import TENANT_FIELD, Field, Kind, ResourceDefinition
 
 ALERT_POLICY = ResourceDefinition(
     name="AlertPolicy",
@@ -61,5 +61,6 @@ ALERT_POLICY = ResourceDefinition(
               wire="ImmutableId", input=False, computed=True),
         Field("service_name", Kind.STRING, "The policy's exact name on the service (with any trailing zero-width "
               "space): what later calls use.", wire="Name", input=False, computed=True),
+        TENANT_FIELD,
     ),
 )

@@ -7,7 +7,7 @@ portal's integers is ``clients/device_groups/wire.py``'s job.
 from __future__ import annotations
 
 from .enums import AutomationLevel, DeviceGroupRuleOperator, DeviceGroupRuleProperty
-from .fields import Field, Kind, ObjectType, ResourceDefinition
+from .fields import TENANT_FIELD, Field, Kind, ObjectType, ResourceDefinition
 
 DEVICE_GROUP_RULE = ObjectType(
     name="DeviceGroupRule",
@@ -61,6 +61,7 @@ DEVICE_GROUP = ResourceDefinition(
         Field("rank_in_place", Kind.BOOL, "Whether the group was at the requested rank when last read.",
               input=False, computed=True, advanced=True),
         Field("user_group_ids", Kind.STRING_LIST, _USER_GROUP_IDS_DOC, input=False, computed=True),
+        TENANT_FIELD,
     ),
 )
 
@@ -78,5 +79,6 @@ DEFAULT_DEVICE_GROUP = ResourceDefinition(
         Field("group_id", Kind.STRING, "The portal's MachineGroupId of the default group.", wire="MachineGroupId",
               input=False, computed=True),
         Field("user_group_ids", Kind.STRING_LIST, _USER_GROUP_IDS_DOC, input=False, computed=True),
+        TENANT_FIELD,
     ),
 )

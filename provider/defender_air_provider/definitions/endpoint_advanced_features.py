@@ -7,7 +7,7 @@ discovery is stored inverted, as ``MagellanOptOut``; the translation is the clie
 
 from __future__ import annotations
 
-from .fields import Field, Kind, ResourceDefinition
+from .fields import TENANT_FIELD, Field, Kind, ResourceDefinition
 
 
 def _toggle(name: str, wire: str, toggle: str, more: str = "") -> Field:
@@ -39,5 +39,6 @@ ENDPOINT_ADVANCED_FEATURES = ResourceDefinition(
         _toggle("show_user_details", "ShowUserAadProfile", "Show user details"),
         Field("automated_investigation_enabled", Kind.BOOL, "The tenant's automated investigation switch (read "
               "only; on for every tenant since 2023).", wire="IsAutomatedIrEnabled", input=False, computed=True),
+        TENANT_FIELD,
     ),
 )

@@ -92,3 +92,12 @@ class ResourceDefinition:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+
+# Every resource's record of where it was created (handlers/binding.py; docs/configuration.md "Tenant binding").
+TENANT_FIELD = Field(
+    "tenant", Kind.STRING,
+    "Where the resource was created: `<tenant id>@<cloud>` (`...@public`), or under the emulator "
+    "`<tenant id>@<emulator URL>`; `*` for the tenant id when none is configured (portal resources). Refresh, update "
+    "and delete fail, with no API call, when the provider is configured for another tenant or endpoint.",
+    input=False, computed=True)

@@ -7,7 +7,7 @@ their ``ExceptIf`` forms, on the EOP and the ATP rule alike (docs/wire/exchange-
 from __future__ import annotations
 
 from .enums import Preset, RuleState
-from .fields import Field, Kind, ObjectType, ResourceDefinition
+from .fields import TENANT_FIELD, Field, Kind, ObjectType, ResourceDefinition
 
 RECIPIENT_SCOPE = ObjectType(
     name="RecipientScope",
@@ -49,5 +49,6 @@ PRESET_POLICY_ASSIGNMENT = ResourceDefinition(
               enum=RuleState, input=False, computed=True),
         Field("atp_rule_in_sync", Kind.BOOL, "Whether the ATP rule has the EOP rule's state and recipients (null when "
               "it is not managed).", input=False, computed=True),
+        TENANT_FIELD,
     ),
 )

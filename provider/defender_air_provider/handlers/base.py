@@ -4,19 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 
 from ..core.errors import AlreadyExists, DefenderAirError, OutcomeUnknown
 from ..core.redaction import get_logger
 from ..core.settings import CONFIG_KEYS, NAMESPACE
-from . import context
+from . import binding, context
 
 
 class AirProvider(ResourceProvider):
     """Base of the providers. Holds no instance state: the pickled ``__provider`` stays a small reference
-    to the class (module path and name), identical across releases, so upgrading shows no diff."""
+    to the class (module path and name), identical across releases, so upgrading shows no diff.
+
+    Every subclass's ``create``, ``read``, ``update`` and ``delete`` are bound to the tenant (``binding.py``):
+    create records the ``tenant`` output; read, update and delete refuse, before any API call, a resource recorded
+    in another tenant or endpoint. Done here, once for every provider, so a new resource cannot forget it.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, bind in binding.WRAPPERS.items():
+            own = cls.__dict__.get(name)  # only methods the class defines: inherited ones are bound already
+            if own is not None:
+                setattr(cls, name, bind(own))
 
     def configure(self, req: ConfigureRequest) -> None:
         # Fully-qualified keys ("defender-air:tenantId") are not re-namespaced by pulumi.dynamic.Config.

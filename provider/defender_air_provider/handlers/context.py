@@ -172,6 +172,19 @@ _CONTEXT: ProviderContext | None = None
 # `pulumi preview` prints cleanly, with no network call), and every other step raises it (``current``).
 _REFUSED: ConfigurationError | None = None
 
+_ANNOUNCED: set[str] = set()  # emulator URLs this process has named on stderr already
+
+
+def _announce(settings: Settings) -> None:
+    """Say once per provider process that the emulator is in use (a leftover DEFENDER_AIR_EMULATOR_URL must not go
+    unnoticed, issue 10). The engine calls ``configure`` once per resource type, so this is called several times;
+    the log reaches stderr through the provider's one handler (``core/redaction.py: get_logger``)."""
+    if settings.emulator_url is None or settings.emulator_url in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(settings.emulator_url)
+    LOG.warning("using the emulator at %s, not Microsoft's services (defender-air:emulatorUrl or "
+                "DEFENDER_AIR_EMULATOR_URL is set)", settings.emulator_url)
+
 
 def configure(config: Mapping[str, object]) -> None:
     """Called from every provider's ``configure``: (re)build the context from stack config + environment."""
@@ -186,6 +199,7 @@ def configure(config: Mapping[str, object]) -> None:
         _REFUSED = None
         if _CONTEXT is None or _CONTEXT.settings != settings:
             _CONTEXT = ProviderContext(settings)
+        _announce(settings)
 
 
 def configuration_problems() -> list[str]:
@@ -205,6 +219,7 @@ def current() -> ProviderContext:
             raise _REFUSED
         if _CONTEXT is None:
             _CONTEXT = ProviderContext(Settings.load({}))
+            _announce(_CONTEXT.settings)
         return _CONTEXT
 
 
