@@ -45,9 +45,11 @@ def environ_from(env: dict[str, str], **added: str) -> dict[str, str]:
 
 def assert_the_provider_reads(names: list[str]) -> None:
     """Each name must change a setting when set alone: a typo (AZURE_CLIENTID) would be silently ignored."""
-    baseline = Settings.load({}, {})
+    # A tenant id in the baseline: configure refuses a client id without one (docs/configuration.md).
+    base = {"AZURE_TENANT_ID": "22222222-3333-4444-5555-666666666666"}  # not the placeholder: that must change it
+    baseline = Settings.load({}, base)
     for name in names:
-        assert Settings.load({}, {name: placeholder(name)}) != baseline, f"the provider does not read {name}"
+        assert Settings.load({}, {**base, name: placeholder(name)}) != baseline, f"the provider does not read {name}"
 
 
 def test_github_actions_recipe() -> None:

@@ -89,8 +89,13 @@ class Binding:
         return self.tenant_id is None or other.tenant_id is None or self.tenant_id.lower() == other.tenant_id.lower()
 
 
-def current() -> Binding:
-    return Binding.of(context.current().settings)
+def current(kind: str, name: object, operation: str) -> Binding:
+    """The binding the provider is configured for. A configuration ``configure`` refused is raised here, named like
+    every other failure of the step ("<Kind> '<name>' (<operation>): ...")."""
+    from .base import failures_named  # base imports this module
+
+    with failures_named(kind, name, operation):
+        return Binding.of(context.current().settings)
 
 
 def _what_to_do(recorded: Binding, now: Binding) -> str:
@@ -110,7 +115,7 @@ def _what_to_do(recorded: Binding, now: Binding) -> str:
 
 def require_same_tenant(kind: str, name: object, operation: str, props: Mapping[str, Any]) -> Binding:
     """The current binding, after checking it against the one ``props`` recorded. No API call either way."""
-    now = current()
+    now = current(kind, name, operation)
     recorded = Binding.parse(props.get(TENANT))
     if recorded is None or recorded.matches(now):
         return now
@@ -133,9 +138,11 @@ def _kind(provider: object) -> str:
     return type(provider).__name__.removesuffix("Provider")
 
 
-def _subject(id_: str, props: Mapping[str, Any]) -> object:
-    """How errors name the object: its identity where the state has one, otherwise its id."""
-    return next((props[key] for key in ("name", "display_name", "preset") if props.get(key)), id_)
+def _subject(provider: object, id_: str, props: Mapping[str, Any]) -> object:
+    """How errors name the object: a singleton's fixed name (``SUBJECT``), else its identity where the state has one,
+    else its id."""
+    fixed = getattr(provider, "SUBJECT", None)
+    return fixed or next((props[key] for key in ("name", "display_name", "preset") if props.get(key)), id_)
 
 
 # ---------------------------------------------------------------------------------------------- wrappers
@@ -143,7 +150,8 @@ def _subject(id_: str, props: Mapping[str, Any]) -> object:
 def bound_create(create: Callable[[P, dict[str, Any]], CreateResult]) -> Callable[[P, dict[str, Any]], CreateResult]:
     @functools.wraps(create)
     def wrapper(self: P, props: dict[str, Any]) -> CreateResult:
-        binding = current()  # the tenant the create goes to, taken before it runs
+        # The tenant the create goes to, taken before it runs.
+        binding = current(_kind(self), _subject(self, "", props), "create")
         result = create(self, props)
         result.outs = with_tenant(result.outs, binding)
         return result
@@ -153,7 +161,7 @@ def bound_create(create: Callable[[P, dict[str, Any]], CreateResult]) -> Callabl
 def bound_read(read: Callable[[P, str, dict[str, Any]], ReadResult]) -> Callable[[P, str, dict[str, Any]], ReadResult]:
     @functools.wraps(read)
     def wrapper(self: P, id_: str, props: dict[str, Any]) -> ReadResult:
-        binding = require_same_tenant(_kind(self), _subject(id_, props), "read", props)
+        binding = require_same_tenant(_kind(self), _subject(self, id_, props), "read", props)
         result = read(self, id_, props)
         if result.id:  # found: record (or adopt) the binding; gone stays gone
             result.outs = with_tenant(result.outs, binding)
@@ -166,7 +174,7 @@ def bound_update(
 ) -> Callable[[P, str, dict[str, Any], dict[str, Any]], UpdateResult]:
     @functools.wraps(update)
     def wrapper(self: P, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        binding = require_same_tenant(_kind(self), _subject(id_, olds), "update", olds)
+        binding = require_same_tenant(_kind(self), _subject(self, id_, olds), "update", olds)
         result = update(self, id_, olds, news)
         result.outs = with_tenant(result.outs, binding)
         return result
@@ -176,7 +184,7 @@ def bound_update(
 def bound_delete(delete: Callable[[P, str, dict[str, Any]], None]) -> Callable[[P, str, dict[str, Any]], None]:
     @functools.wraps(delete)
     def wrapper(self: P, id_: str, props: dict[str, Any]) -> None:
-        require_same_tenant(_kind(self), _subject(id_, props), "delete", props)
+        require_same_tenant(_kind(self), _subject(self, id_, props), "delete", props)
         delete(self, id_, props)
     return wrapper
 

@@ -323,6 +323,8 @@ class DeviceGroupProvider(AirProvider):
 class DefaultDeviceGroupProvider(AirProvider):
     """The built-in "Ungrouped devices (default)" group: always exists; create adopts, delete stops managing."""
 
+    SUBJECT = "Ungrouped devices (default)"  # how errors name it (its id is a number nobody knows)
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(DEFAULT_DEVICE_GROUP, news)
         more = _check_level(inputs.get("automation_level")) + _check_user_groups(inputs.get("user_groups"))
@@ -346,12 +348,12 @@ class DefaultDeviceGroupProvider(AirProvider):
         return str(group.id), _outputs(spec, props, group, groups, resolved)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        with failures_named(DEFAULT_DEVICE_GROUP.name, "Ungrouped devices (default)", "create"):
+        with failures_named(DEFAULT_DEVICE_GROUP.name, self.SUBJECT, "create"):
             group_id, outputs = self._converge(props, None)
             return CreateResult(group_id, outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with failures_named(DEFAULT_DEVICE_GROUP.name, "Ungrouped devices (default)", "read"):
+        with failures_named(DEFAULT_DEVICE_GROUP.name, self.SUBJECT, "read"):
             group = _ungrouped(context.current().device_groups.read())
         if props.get("automation_level") is None and id_ not in (DEFAULT_ID, str(group.id)):
             # ``DefaultDeviceGroup.get`` (no state) with another id: no such group. A refresh of managed state
@@ -364,7 +366,7 @@ class DefaultDeviceGroupProvider(AirProvider):
         return ReadResult(id_, {**live, "group_id": str(group.id), "user_group_ids": ids}, live)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        with failures_named(DEFAULT_DEVICE_GROUP.name, "Ungrouped devices (default)", "update"):
+        with failures_named(DEFAULT_DEVICE_GROUP.name, self.SUBJECT, "update"):
             same = fold(str_list(olds.get("user_groups"))) == fold(str_list(news.get("user_groups")))
             _, outputs = self._converge(news, str_list(olds.get("user_group_ids")) if same else None)
             return UpdateResult(outputs)
