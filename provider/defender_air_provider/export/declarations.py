@@ -274,7 +274,9 @@ def _validate(declaration: Declaration) -> None:
         result = provider.check({}, dict(inputs))
         failures = list(result.failures or [])
         if not failures:
-            declaration.inputs = {name: (result.inputs or {}).get(name, value) for name, value in inputs.items()}
+            # Pruned again: check fills the empty lists of a nested object back in (``users=[]``).
+            declaration.inputs = _pruned(definition, {name: (result.inputs or {}).get(name, value)
+                                                      for name, value in inputs.items()})
             return
         failure = failures[0]
         root = re.split(r"[.\[]", failure.property, maxsplit=1)[0]
