@@ -19,8 +19,6 @@ from __future__ import annotations
 import ast
 import re
 
-import pytest
-
 from defender_air_provider.fakes.graph import (
     CONTRACTORS_SECURITY_ID,
     HELPDESK_ID,
@@ -276,16 +274,35 @@ def test_objects_that_cannot_round_trip_are_commented_out_with_the_reason_and_th
     _assert_deterministic(tenant, text)
 
 
-@pytest.mark.parametrize("scenario", ["presets_never_on", "no_defender_for_office365"])
-def test_preset_scenarios_export_what_can_be_declared(scenario: str) -> None:
-    """No rule for either preset: both commented out. No Defender for Office 365 (the ATP cmdlets are refused):
-    both declared with defender_for_office365=False. These exports are checked without an engine run: the presets'
-    round trip is the other tests' and the property test's job."""
-    export = export_of(FakeTenant(scenario))
-    presets = {d.resource_name: d for d in export.declarations if d.definition.name == "PresetPolicyAssignment"}
-    assert ruff_format_diff(program_of(export)) == ""
-    if scenario == "presets_never_on":
-        assert not any(d.declared for d in presets.values())
-    else:
-        assert all(d.declared and d.inputs["defender_for_office365"] is False for d in presets.values())
-        assert all("the ATP rules could not be read" in " ".join(d.notes) for d in presets.values())
+def test_a_tenant_without_defender_for_office365_round_trips_with_the_eop_rules_only() -> None:
+    """The ATP cmdlets are refused there: both presets are declared with defender_for_office365=False, saying why, and
+    apply with no write."""
+    tenant = FakeTenant("no_defender_for_office365")
+    trip = _assert_round_trips(tenant)
+    presets = trip.of_kind("PresetPolicyAssignment")
+    assert [s.registration.name for s in presets] == ["standard-preset", "strict-preset"]
+    assert all(s.registration.inputs["defender_for_office365"] is False for s in presets)
+    assert sorted(p for p in trip.export.problems if "the ATP rules could not be read" in p) == [
+        f"PresetPolicyAssignment {preset}-preset: {preset} preset: the ATP rules could not be read "
+        "(Get-ATPProtectionPolicyRule was refused: PermissionDenied; a tenant without Defender for Office 365, or an "
+        "identity without the role to read them); exported with defender_for_office365=False"
+        for preset in ("standard", "strict")]
+
+
+def test_presets_never_turned_on_or_with_overlapping_scopes_are_commented_out() -> None:
+    """No rule at all: nothing to adopt. An address both included and excluded: the resource's check refuses it (the
+    service's outcome for such a rule is not documented), so it is not declared as it is."""
+    never = export_of(FakeTenant("presets_never_on"))
+    assert [(d.resource_name, d.declared) for d in never.declarations
+            if d.definition.name == "PresetPolicyAssignment"] == [("standard-preset", False), ("strict-preset", False)]
+    assert "# standard_preset = air.PresetPolicyAssignment(" in program_of(never)
+
+    tenant = FakeTenant("presets_on")
+    for kind in ("eop", "atp"):
+        tenant.exchange.edit_rule(kind, "strict", SentTo=[CEO], ExceptIfSentTo=[CEO])
+    overlap = export_of(tenant)
+    [strict] = [d for d in overlap.declarations if d.resource_name == "strict-preset"]
+    assert not strict.declared
+    assert f"{CEO!r} is in both recipients.users and exclusions.users" in strict.problems[0]
+    assert "# strict_preset = air.PresetPolicyAssignment(" in program_of(overlap)
+    assert ruff_format_diff(program_of(overlap)) == ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import textwrap
+import unicodedata
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
@@ -26,7 +27,8 @@ INDENT = "    "
 # ---------------------------------------------------------------------------------------------- values
 def string(value: str) -> str:
     """A Python string literal, as ruff format writes it."""
-    quote = "'" if '"' in value and "'" not in value else '"'
+    # ruff (as Black) prefers double quotes unless they need more escapes than single ones: a tie stays double.
+    quote = "'" if value.count('"') > value.count("'") else '"'
     out = []
     for char in value:
         if char == "\\":
@@ -41,6 +43,13 @@ def string(value: str) -> str:
         else:
             out.append(char)
     return quote + "".join(out) + quote
+
+
+def width(text: str) -> int:
+    """The columns ``text`` takes, as ruff measures a line: East Asian wide and fullwidth characters count two,
+    combining marks none (the text holds no other zero-width character: ``string`` escapes them)."""
+    return sum(0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+               for char in text)
 
 
 def scalar(field: Field, value: Any) -> str:
@@ -75,7 +84,7 @@ def _lines(field: Field, value: Any, indent: str, head: str, tail: str,
             return [*lines, f"{indent}]{tail}"]
         items = [scalar(field, v) for v in value]
         flat = f"{indent}{head}[{', '.join(items)}]{tail}"
-        if len(flat) <= LINE and not item_notes:
+        if width(flat) <= LINE and not item_notes:
             return [flat]
         lines = [f"{indent}{head}["]
         for index, item in enumerate(items):
