@@ -230,7 +230,8 @@ def _wire_rules(rows: Any) -> list[tuple[str, str, Any]]:
 
 
 def _fold(values: Any) -> list[str]:
-    return sorted(str(v).casefold() for v in values or [])
+    """A list of addresses as the services compare it: a set, case-insensitive."""
+    return sorted({str(v).casefold() for v in values or []})
 
 
 def _alert_policy(tenant: FakeTenant, out: dict[str, Any]) -> None:

@@ -43,7 +43,9 @@ ZWSP = "\u200b"
 # Letters, digits, punctuation that Python literals must escape or that slugs drop, other scripts, and the zero-width
 # space some built-in names end with.
 NAME_CHARACTERS = "abcXYZ019 -_'\"\\!.,()&/#éßÜøł日本語\u200b"
-ADDRESSES = ("TenantAdmins", "secops@contoso.onmicrosoft.com", "vip@contoso.onmicrosoft.com", "soc@fabrikam.com")
+# Notification recipients, in the spellings a tenant may hold (the service keeps what an admin typed).
+ADDRESSES = ("TenantAdmins", "tenantadmins", "secops@contoso.onmicrosoft.com", "VIP@Contoso.onmicrosoft.com",
+             "soc@fabrikam.com")
 OPERATIONS = ("New-InboxRule", "Set-Mailbox", "FileDownloaded", "MailItemsAccessed")
 OS_NAMES = ("Windows10", "Windows11", "WindowsServer2019", "WindowsServer2022", "macOS", "Linux")
 # The seed's Entra groups, with the name the portal stores with an assignment ("Contractors" is two groups' name).
@@ -64,6 +66,12 @@ def _name(min_size: int = 1) -> st.SearchStrategy[str]:
         lambda s: s.strip(" " + ZWSP) != "" and s == s.strip())
 
 
+def _padded(text: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """The portal keeps leading and trailing spaces (the seed's " sevenkingdoms domain", docs/wire/defender-portal.md
+    §3.8): sometimes add some."""
+    return st.tuples(st.sampled_from(("", "", " ")), text, st.sampled_from(("", "", " "))).map("".join)
+
+
 # ---------------------------------------------------------------------------------------------- the tenant
 @dataclass(frozen=True)
 class Policy:
@@ -79,7 +87,7 @@ class Group:
     priority: int
     description: str
     rows: list[dict[str, object]]  # GroupRules as the portal keeps them
-    assigned: list[str]  # Entra group object ids
+    assigned: list[tuple[str, str]]  # (Entra group object id, the name the portal stored with it)
 
 
 @dataclass(frozen=True)
@@ -89,9 +97,9 @@ class Tenant:
     built_ins: dict[int, dict[str, object]]  # index among the built-ins -> the admin's edit
     groups: list[Group]
     default_level: int
-    default_assigned: list[str]
+    default_assigned: list[tuple[str, str]]
     rules: dict[tuple[str, str], dict[str, object]]  # (kind, preset) -> edit of the rule
-    features: dict[str, bool]  # wire key -> value
+    features: dict[str, bool | None]  # wire key -> value; None: the tenant's settings object lacks the key
 
     def build(self) -> FakeTenant:
         tenant = FakeTenant(self.scenario)
@@ -114,12 +122,20 @@ class Tenant:
         for (kind, preset), edit in self.rules.items():
             if tenant.exchange.rule(kind, preset) is not None:
                 tenant.exchange.edit_rule(kind, preset, **edit)
-        portal.edit_advanced_features(**self.features)
+        settings = {**portal.advanced_features(), **self.features}
+        portal.set_advanced_features({key: value for key, value in settings.items()
+                                      if not (key in self.features and value is None)})
         return tenant
 
 
-def _assignments(object_ids: list[str]) -> list[dict[str, object]]:
-    return [{"WcdAadGroup": {"ObjectId": i, "DisplayName": ENTRA[i]}} for i in object_ids]
+def _assignments(assigned: list[tuple[str, str]]) -> list[dict[str, object]]:
+    return [{"WcdAadGroup": {"ObjectId": object_id, "DisplayName": name}} for object_id, name in assigned]
+
+
+# An assignment as the portal stores it: the group's name, or the name it had when assigned (renamed in Entra since).
+ASSIGNMENT = st.sampled_from(sorted(ENTRA)).flatmap(
+    lambda object_id: st.tuples(st.just(object_id), st.sampled_from((ENTRA[object_id], ENTRA[object_id],
+                                                                       "Renamed since"))))
 
 
 @st.composite
@@ -157,7 +173,7 @@ def rule_rows(draw: st.DrawFn) -> list[dict[str, object]]:
     for prop in (0, 1, 2):
         for _ in range(draw(st.integers(0, 3))):
             rows.append({"OperatorType": draw(st.integers(0, 3)), "Property": prop,
-                         "PropertyValue": draw(_name())})
+                         "PropertyValue": draw(_padded(_name()))})
     platforms = draw(st.lists(st.sampled_from(OS_NAMES), max_size=4, unique=True))
     if platforms:
         separators = draw(st.sampled_from(((",", ":"), (", ", ": "))))
@@ -170,10 +186,13 @@ def rule_rows(draw: st.DrawFn) -> list[dict[str, object]]:
 
 @st.composite
 def groups(draw: st.DrawFn) -> list[Group]:
-    names = draw(st.lists(_name(), max_size=4, unique_by=str.casefold))
+    # Names unique without their surrounding spaces: two that differ only there are a fixed case
+    # (tests/export/test_roundtrip.py, commented out).
+    names = draw(st.lists(_padded(_name()), max_size=4, unique_by=lambda n: n.strip().casefold()))
     priorities = draw(st.lists(st.integers(1, 5000), min_size=len(names), max_size=len(names), unique=True))
-    return [Group(name, draw(st.sampled_from((0, 1, 2, 3))), priority, draw(st.sampled_from(("", "Managed by IT"))),
-                  draw(rule_rows()), draw(st.lists(st.sampled_from(sorted(ENTRA)), max_size=2, unique=True)))
+    return [Group(name, draw(st.sampled_from((0, 1, 2, 3))), priority,
+                  draw(st.one_of(st.just(""), _padded(_name()))), draw(rule_rows()),
+                  draw(st.lists(ASSIGNMENT, max_size=2, unique_by=lambda a: a[0])))
             for name, priority in zip(names, priorities, strict=True)]
 
 
@@ -202,9 +221,10 @@ def tenants(draw: st.DrawFn) -> Tenant:
         built_ins=draw(st.dictionaries(st.integers(0, 200), built_in_edit, max_size=3)),
         groups=draw(groups()),
         default_level=draw(st.sampled_from((0, 1, 2, 3))),
-        default_assigned=draw(st.lists(st.sampled_from(sorted(ENTRA)), max_size=1)),
+        default_assigned=draw(st.lists(ASSIGNMENT, max_size=1)),
         rules=draw(rule_edits()),
-        features=draw(st.fixed_dictionaries({key: st.booleans() for key in FEATURES.values()})),
+        features=draw(st.fixed_dictionaries({key: st.one_of(st.booleans(), st.booleans(), st.none())
+                                             for key in FEATURES.values()})),
     )
 
 
