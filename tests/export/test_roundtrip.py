@@ -1,15 +1,17 @@
 """``defender-air export`` round trip on fixed tenants (issue 9, item 6; CONTRACT.md "Command line").
 
 The contract: the exported program, applied to the tenant it came from, writes nothing and shows no diff; the output
-is deterministic (same tenant, same bytes, whatever order the services list objects in); and (docs) it is already
-``ruff format``-clean. Three tenants:
+is deterministic (same tenant, same bytes, whatever order the services list objects in); and (export/program.py) it is
+already ``ruff format``-clean. The tenants:
 
 * the emulator's seed, as it starts;
 * a brownfield tenant: names that are hard to write as Python (quotes, backslashes, keywords, a leading digit, two
   names with the same slug, no ASCII at all), built-ins changed by an admin, sparse portal priorities, user access by
-  unique and by ambiguous Entra names, the Strict preset on with recipients and exclusions;
+  unique, ambiguous and stale Entra names, the Strict preset on with recipients and exclusions;
 * a tenant where some objects cannot be declared as they are: those are commented out with the reason (in the text
-  and in ``export.problems``), and everything else still round-trips.
+  and in ``export.problems``), and everything else still round-trips;
+* the preset cases: no Defender for Office 365 (round trip with the EOP rules only), presets never turned on, and
+  recipients that are also excluded (both commented out).
 
 How each round trip runs and what it asserts on the way: tests/export/roundtrip.py.
 """
