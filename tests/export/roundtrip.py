@@ -21,6 +21,7 @@ briefly, so one reused across tenants could answer from the previous tenant).
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 from collections.abc import Callable
@@ -100,7 +101,15 @@ def program_of(export: Export) -> str:
 
 def registrations(text: str) -> list[Registration]:
     """What the program registers when Pulumi runs it (the commented-out resources register nothing)."""
-    return capture_registrations(lambda: exec(compile(text, "__main__.py", "exec"), {"__name__": "__main__"}))
+    # The SDK's serialize_provider (pulumi/dynamic/dynamic.py) wraps pickle._Pickler._batch_setitems once more for
+    # every resource constructed and never unwraps it. Harmless for a program (our providers pickle by reference, no
+    # dict), but these tests construct well over a thousand resources in one process, after which pickling any dict
+    # with the Python pickler exceeds the recursion limit (tests/harness/test_engine_harness.py did). Undo it.
+    wrapped = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    try:
+        return capture_registrations(lambda: exec(compile(text, "__main__.py", "exec"), {"__name__": "__main__"}))
+    finally:
+        pickle._Pickler._batch_setitems = wrapped  # type: ignore[attr-defined]
 
 
 def ruff_format_diff(text: str) -> str:
