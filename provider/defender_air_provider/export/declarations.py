@@ -11,8 +11,9 @@ validates the result, so the program passes ``pulumi preview``. What check refus
   out without changing the object, so the resource is written commented out, with the reason.
 
 Objects that cannot round-trip for other reasons are written the same way (commented out, with the reason): a
-preset never turned on, a device group whose user group no longer exists in Entra. EOP and ATP preset rules that
-differ are declared with ``defender_for_office365=False`` (the EOP rule only), so nothing is written to either.
+preset never turned on, a device group whose user group no longer exists in Entra, objects whose names the services
+tell apart and this library does not (``_refuse_shared_names``). EOP and ATP preset rules that differ are declared
+with ``defender_for_office365=False`` (the EOP rule only), so nothing is written to either.
 """
 
 from __future__ import annotations
