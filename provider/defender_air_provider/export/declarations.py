@@ -11,8 +11,9 @@ validates the result, so the program passes ``pulumi preview``. What check refus
   out without changing the object, so the resource is written commented out, with the reason.
 
 Objects that cannot round-trip for other reasons are written the same way (commented out, with the reason): a
-preset never turned on, a device group whose user group no longer exists in Entra. EOP and ATP preset rules that
-differ are declared with ``defender_for_office365=False`` (the EOP rule only), so nothing is written to either.
+preset never turned on, a device group whose user group no longer exists in Entra, objects whose names the services
+tell apart and this library does not (``_refuse_shared_names``). EOP and ATP preset rules that differ are declared
+with ``defender_for_office365=False`` (the EOP rule only), so nothing is written to either.
 """
 
 from __future__ import annotations
@@ -86,8 +87,44 @@ def declarations(snapshot: Snapshot) -> list[Declaration]:
     ]
     for declaration in found:
         _validate(declaration)
+    _refuse_shared_names(found)
     assign_names(found)
     return found
+
+
+def _refuse_shared_names(found: list[Declaration]) -> None:
+    """Objects the services tell apart by name but this library does not: declared as they are, the program would
+    fail (the SDK refuses two resources claiming one name) or, worse, adopt the wrong object.
+
+    * Custom alert policies: the service compares names case-insensitively but exactly, a trailing zero-width space
+      included (docs/wire/security-compliance.md §5.4); the provider finds a custom policy by ``identity_key``
+      (without it) and the SDK claims names the same way. Either one could be adopted for the other: all are left
+      out. (A custom policy named as a built-in is left out by check already.)
+    * Device groups: the portal keeps leading and trailing spaces (docs/wire/defender-portal.md §3.8), the SDK claims
+      ``display_name`` without them. The provider finds a group by its exact name, so the first in the program's
+      order is declared and the others are left out.
+    """
+    policies: dict[str, list[Declaration]] = {}
+    for declaration in found:
+        if declaration.declared and declaration.definition.name == "AlertPolicy":
+            policies.setdefault(identity_key(str(declaration.inputs["name"])), []).append(declaration)
+    for same in (group for group in policies.values() if len(group) > 1):
+        for declaration in same:
+            others = ", ".join(repr(other.inputs["name"]) for other in same if other is not declaration)
+            declaration.leave_out(
+                f"the tenant also has the alert policy {others}, whose name differs only in case or a zero-width "
+                "space, so this library cannot tell the two apart and could adopt the wrong one. Rename one of them "
+                "in the portal, then export again.")
+    groups: dict[str, Declaration] = {}
+    for declaration in found:
+        if declaration.declared and declaration.definition.name == "DeviceGroup":
+            name = str(declaration.inputs["display_name"])
+            first = groups.setdefault(name.strip().lower(), declaration)
+            if first is not declaration:
+                declaration.leave_out(
+                    f"its name differs from that of the device group {first.inputs['display_name']!r} only in "
+                    "surrounding spaces, and a program cannot declare both (the SDK compares display names without "
+                    "them). Rename one of them in the portal, then export again.")
 
 
 # ---------------------------------------------------------------------------------------------- step 1
@@ -274,7 +311,9 @@ def _validate(declaration: Declaration) -> None:
         result = provider.check({}, dict(inputs))
         failures = list(result.failures or [])
         if not failures:
-            declaration.inputs = {name: (result.inputs or {}).get(name, value) for name, value in inputs.items()}
+            # Pruned again: check fills the empty lists of a nested object back in (``users=[]``).
+            declaration.inputs = _pruned(definition, {name: (result.inputs or {}).get(name, value)
+                                                      for name, value in inputs.items()})
             return
         failure = failures[0]
         root = re.split(r"[.\[]", failure.property, maxsplit=1)[0]

@@ -27,7 +27,7 @@ INDENT = "    "
 # ---------------------------------------------------------------------------------------------- values
 def string(value: str) -> str:
     """A Python string literal, as ruff format writes it."""
-    # ruff format (as Black) takes the quote that needs fewer escapes, double quotes on a tie.
+    # ruff (as Black) prefers double quotes unless they need more escapes than single ones: a tie stays double.
     quote = "'" if value.count('"') > value.count("'") else '"'
     out = []
     for char in value:
@@ -45,11 +45,11 @@ def string(value: str) -> str:
     return quote + "".join(out) + quote
 
 
-def width(line: str) -> int:
-    """The columns ruff format counts for a line: East Asian wide and fullwidth characters take two (it measures
-    Unicode width, not code points). Other characters count one: overcounting a zero-width one only keeps a list one
-    item per line, which ruff then keeps too (the trailing comma)."""
-    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in line)
+def width(text: str) -> int:
+    """The columns ``text`` takes, as ruff measures a line: East Asian wide and fullwidth characters count two,
+    combining marks none (the text holds no other zero-width character: ``string`` escapes them)."""
+    return sum(0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+               for char in text)
 
 
 def scalar(field: Field, value: Any) -> str:

@@ -173,21 +173,25 @@ def _read_presets(ctx: ProviderContext) -> tuple[dict[str, PresetRule], dict[str
 def _read_entra_groups(ctx: ProviderContext, groups: Groups) -> dict[str, EntraGroup]:
     """Every group assigned to a device group (the default group included): who else has its portal name and, where
     nobody has it any more, whether the group still exists."""
-    assigned: dict[str, UserGroup] = {}
+    # One group may be assigned to several device groups, and the portal stores a name with each assignment (the
+    # group's name then: a renamed group shows its old name on older assignments).
+    assigned: dict[str, list[UserGroup]] = {}
     for item in groups.items:
         for user_group in MachineGroup(item).user_groups:
-            assigned.setdefault(user_group.object_id.lower(), user_group)
+            assigned.setdefault(user_group.object_id.lower(), []).append(user_group)
     if not assigned:
         return {}
-    names = {g.display_name for g in assigned.values() if g.display_name.strip()}
+    names = {g.display_name for same in assigned.values() for g in same if g.display_name.strip()}
     named = _read("Entra group names", "Microsoft Graph", "GET groups?$filter=displayName eq …",
                   lambda: ctx.entra_groups.named(names))
     found: dict[str, EntraGroup] = {}
     for key in sorted(assigned):
-        group = assigned[key]
-        same = tuple(named.get(group.display_name, ()))
-        entry = EntraGroup(group.object_id, group.display_name, same)
-        if not any(g.object_id.lower() == key for g in same):
+        # Which stored name to go by, never the portal's listing order (the output must not depend on it): a name
+        # only this group has in Entra, else one some Entra group has, else the first.
+        candidates = [EntraGroup(min(g.object_id for g in assigned[key]), name, tuple(named.get(name, ())))
+                      for name in sorted({g.display_name for g in assigned[key]})]
+        entry = min(candidates, key=lambda c: (c.unique_name is None, not c.same_name))
+        if not any(g.object_id.lower() == key for g in entry.same_name):
             entry = _by_id(ctx, entry)
         found[key] = entry
     return found
