@@ -285,7 +285,7 @@ def test_objects_that_cannot_round_trip_are_commented_out_with_the_reason_and_th
     assert standard.registration.inputs["defender_for_office365"] is False
     assert "defender_for_office365=False: the ATP rule is off while the EOP rule is on." in \
         " ".join(line.lstrip("# ") for line in text.splitlines())
-    assert "PresetPolicyAssignment standard-preset: standard preset: the ATP rule is off while the EOP rule is on; " \
+    assert "PresetPolicyAssignment standard-preset: the ATP rule is off while the EOP rule is on; " \
            "exported with defender_for_office365=False" in export.problems
     notify = trip.step("notify-a-display-name")
     assert "notify_users" not in notify.registration.inputs
@@ -304,7 +304,7 @@ def test_a_tenant_without_defender_for_office365_round_trips_with_the_eop_rules_
     assert [s.registration.name for s in presets] == ["standard-preset", "strict-preset"]
     assert all(s.registration.inputs["defender_for_office365"] is False for s in presets)
     assert sorted(p for p in trip.export.problems if "the ATP rules could not be read" in p) == [
-        f"PresetPolicyAssignment {preset}-preset: {preset} preset: the ATP rules could not be read "
+        f"PresetPolicyAssignment {preset}-preset: the ATP rules could not be read "
         "(Get-ATPProtectionPolicyRule was refused: PermissionDenied; a tenant without Defender for Office 365, or an "
         "identity without the role to read them); exported with defender_for_office365=False"
         for preset in ("standard", "strict")]

@@ -240,3 +240,19 @@ def test_refused_atp_rules_still_export_both_presets_eop_only(emulated: Emulated
         assert notes.startswith("# defender_for_office365=False: the ATP rules could not be read")
     assert tenant.log.count("exchange", "Get-ATPProtectionPolicyRule") == 1  # asked once, not retried
     assert_read_only(tenant)
+
+
+def test_a_custom_policy_named_like_a_built_in_is_left_out_with_one_reason(portal_tenant: FakeTenant) -> None:
+    """Microsoft retired the built-in, and someone made a custom policy of that name: the resource would be taken for
+    the built-in, so it is commented out, with the one reason that matters (not first a line per argument check
+    refused on the way)."""
+    name = "Messages have been delayed"
+    assert portal_tenant.compliance.remove_policy(name)
+    portal_tenant.compliance.add_custom(Name=name, Category="MailFlow", ThreatType="Activity", Severity="Low",
+                                        NotifyUser=["secops@contoso.onmicrosoft.com"])
+    export = export_tenant(context.current())
+    [declaration] = [d for d in export.declarations if d.inputs.get("name") == name]
+    assert not declaration.declared
+    assert len(declaration.problems) == 1 and "built-in alert policy" in declaration.problems[0]
+    assert declaration.inputs["adopt_existing"] is True and declaration.inputs["severity"] == "Low"
+    assert "left unmanaged" not in "\n".join(export.problems)

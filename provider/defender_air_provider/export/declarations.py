@@ -307,6 +307,14 @@ def _validate(declaration: Declaration) -> None:
         declaration.inputs = inputs
         return
     provider = declaration.resource.provider()
+    # Arguments left unmanaged on the way are moot if the resource ends up commented out: only its reason is said.
+    original, notes, problems = dict(inputs), len(declaration.notes), len(declaration.problems)
+
+    def leave_out(why: str) -> None:
+        del declaration.notes[notes:], declaration.problems[problems:]
+        declaration.inputs = original
+        declaration.leave_out(why)
+
     for _ in range(len(definition.inputs) + 1):
         result = provider.check({}, dict(inputs))
         failures = list(result.failures or [])
@@ -319,15 +327,13 @@ def _validate(declaration: Declaration) -> None:
         root = re.split(r"[.\[]", failure.property, maxsplit=1)[0]
         argument = next((f for f in definition.inputs if f.name == root), None)
         if argument is None or argument.required or argument.membership or argument.default is not None:
-            declaration.inputs = inputs
-            declaration.leave_out(f"the tenant's value is refused by the resource's check: {failure.reason}")
+            leave_out(f"the tenant's value is refused by the resource's check: {failure.reason}")
             return
         declaration.notes.append(f"{root} is not declared (not managed): the tenant has {inputs[root]!r}, and "
                                  f"{failure.reason}")
         declaration.problems.append(f"{root} left unmanaged: {failure.reason}")
         inputs.pop(root)
-    declaration.inputs = inputs
-    declaration.leave_out("its values could not be made to pass the resource's check")
+    leave_out("its values could not be made to pass the resource's check")
 
 
 def _pruned(definition: ResourceDefinition, inputs: dict[str, Any]) -> dict[str, Any]:
