@@ -42,7 +42,7 @@ from tests.harness.engine import (
     ResourceState,
     capture_registrations,
 )
-from tests.support import RecordingSleep
+from tests.support import RecordingSleep, writes_to
 
 # The portal's integers, from the wire notes (docs/wire/defender-portal.md §3.1, §3.3, §3.4), written out here rather
 # than imported from the client, so that a wrong client table cannot make these assertions agree with it.
@@ -67,19 +67,6 @@ SCOPES = {"users": "SentTo", "groups": "SentToMemberOf", "domains": "RecipientDo
 WORKERS = 4  # the dynamic provider server's gRPC worker threads: the engine runs steps in parallel
 
 
-# ---------------------------------------------------------------------------------------------- requests
-def writes(tenant: FakeTenant) -> list[str]:
-    """Every request in the log that may have changed the tenant: an InvokeCommand cmdlet other than ``Get-*``, or
-    any other request that is not a GET (portal PUT/POST, ...)."""
-    found = []
-    for entry in tenant.log.entries:
-        if entry.service in ("exchange", "compliance") and entry.operation.lower().startswith("get-"):
-            continue
-        if entry.method != "GET":
-            found.append(f"{entry.service} {entry.operation} ({entry.method} {entry.path})")
-    return found
-
-
 # ---------------------------------------------------------------------------------------------- export
 def export_at(url: str) -> Export:
     """``defender-air export`` in-process against the emulator at ``url`` (no real sleeping)."""
@@ -91,7 +78,7 @@ def export_of(tenant: FakeTenant) -> Export:
     with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
         tenant.log.clear()
         export = export_at(server.url)
-    assert writes(tenant) == [], "the export wrote to the tenant"
+    assert writes_to(tenant) == [], "the export wrote to the tenant"
     return export
 
 
@@ -172,7 +159,7 @@ def round_trip(tenant: FakeTenant) -> RoundTrip:
         with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
             tenant.log.clear()
             export = export_at(server.url)
-            assert writes(tenant) == [], "the export wrote to the tenant"
+            assert writes_to(tenant) == [], "the export wrote to the tenant"
             declared = registrations(program_of(export))
             assert len(declared) == sum(export.counts().values())
             before = tenant.to_state()
@@ -180,7 +167,7 @@ def round_trip(tenant: FakeTenant) -> RoundTrip:
             engine = factory(config={"defender-air:emulatorUrl": server.url})
             with ThreadPoolExecutor(WORKERS) as pool:
                 steps = list(pool.map(lambda registration: _through_engine(engine, registration), declared))
-            assert writes(tenant) == [], "applying the exported program wrote to the tenant it came from"
+            assert writes_to(tenant) == [], "applying the exported program wrote to the tenant it came from"
             assert tenant.to_state() == before
     finally:
         factory.close()
