@@ -122,3 +122,8 @@ def test_complete_configuration_is_accepted(config: dict[str, str]) -> None:
 def test_environment_values_are_checked_like_stack_config() -> None:
     with pytest.raises(ConfigurationError, match="AZURE_TENANT_ID"):
         Settings.load({}, {"AZURE_TENANT_ID": "contoso.com"})
+
+
+def test_an_emulator_url_without_a_host_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="must be an http"):
+        Settings.load({"defender-air:emulatorUrl": "http://"}, {})

@@ -75,6 +75,9 @@ ELSEWHERE: dict[str, tuple[Callable[[], None], str]] = {
     "another tenant": (lambda: reconfigure(tenant_id=OTHER_TENANT), f"tenant {OTHER_TENANT} (public cloud)"),
     "the emulator": (lambda: reconfigure(emulator_url=EMULATOR), f"the emulator at {EMULATOR} (tenant {TENANT_ID})"),
     "another cloud": (lambda: reconfigure(cloud_name="usgovhigh"), f"tenant {TENANT_ID} (usgovhigh cloud)"),
+    # No tenant id (portal resources need only the session): the session could be another tenant's, where a read
+    # would report the object gone.
+    "no tenant id": (lambda: reconfigure(tenant_id=None), "the tenant of the portal session (public cloud)"),
 }
 
 
@@ -170,7 +173,9 @@ def test_binding_format_round_trips() -> None:
 def test_no_configured_tenant_is_recorded_as_any_and_compares_the_endpoint_only() -> None:
     unknown = Binding(None, "public")
     assert str(unknown) == "*@public" and Binding.parse("*@public") == unknown
-    assert unknown.matches(Binding(TENANT_ID, "public")) and Binding(TENANT_ID, "public").matches(unknown)
+    assert unknown.matches(Binding(TENANT_ID, "public"))  # a record without a tenant adopts the current one
+    # A record with a tenant is never managed by a provider that does not say which tenant it is.
+    assert not Binding(TENANT_ID, "public").matches(unknown)
     assert not unknown.matches(Binding(None, "usgovhigh"))
     assert not unknown.matches(Binding(TENANT_ID, EMULATOR))
     assert unknown.describe() == "the tenant of the portal session (public cloud)"
@@ -183,3 +188,14 @@ def test_emulator_urls_compare_without_a_trailing_slash_and_case() -> None:
 
 def unknown_() -> Binding:
     raise AssertionError("did not parse")
+
+
+def test_the_advice_names_every_setting_to_change(portal_tenant: FakeTenant) -> None:
+    """Recorded in the public cloud, now the emulator with another cloud configured beside it: unsetting the emulator
+    alone would still leave the cloud wrong, so both are said."""
+    provider, id_, _inputs, outputs = create("DeviceGroup")
+    reconfigure(emulator_url=EMULATOR, cloud_name="usgovhigh")
+    with pytest.raises(TenantMismatch) as caught:
+        provider.read(id_, outputs)
+    assert "unset DEFENDER_AIR_EMULATOR_URL" in str(caught.value)
+    assert "set defender-air:cloud (or DEFENDER_AIR_CLOUD) to public" in str(caught.value)

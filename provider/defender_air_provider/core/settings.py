@@ -92,7 +92,8 @@ class Settings:
                 "(GCC tenants use 'public')."
             )
         emulator_url = value("emulatorUrl")
-        if emulator_url and not emulator_url.startswith(("http://", "https://")):
+        if emulator_url and (not emulator_url.startswith(("http://", "https://"))
+                             or not emulator_url.split("://", 1)[1].strip("/")):
             raise ConfigurationError(
                 f"defender-air:emulatorUrl must be an http(s) URL such as http://127.0.0.1:8765, got {emulator_url!r}."
             )

@@ -82,11 +82,17 @@ class Binding:
             return f"the emulator at {self.endpoint} ({tenant})"
         return f"{tenant} ({self.endpoint} cloud)"
 
-    def matches(self, other: Binding) -> bool:
-        """Same endpoint, and same tenant where both know it. GUIDs, domains and hosts compare case-insensitively."""
-        if self.endpoint.lower() != other.endpoint.lower():
+    def matches(self, now: Binding) -> bool:
+        """Whether a resource recorded here (``self``) may be managed by a provider configured for ``now``: the same
+        endpoint, and the same tenant where the record knows it. A record without a tenant adopts the current one; a
+        record with a tenant is never managed by a provider that does not say which tenant it is (its portal session
+        could be another tenant's, and a read there would report the object gone). GUIDs, domains and hosts compare
+        case-insensitively."""
+        if self.endpoint.lower() != now.endpoint.lower():
             return False
-        return self.tenant_id is None or other.tenant_id is None or self.tenant_id.lower() == other.tenant_id.lower()
+        if self.tenant_id is None:
+            return True
+        return now.tenant_id is not None and self.tenant_id.lower() == now.tenant_id.lower()
 
 
 def current(kind: str, name: object, operation: str) -> Binding:
@@ -98,7 +104,7 @@ def current(kind: str, name: object, operation: str) -> Binding:
         return Binding.of(context.current().settings)
 
 
-def _what_to_do(recorded: Binding, now: Binding) -> str:
+def _what_to_do(recorded: Binding, now: Binding, cloud_name: str) -> str:
     """The one setting to change to reach the recorded tenant again."""
     steps = []
     if now.emulated and not recorded.emulated:
@@ -106,7 +112,8 @@ def _what_to_do(recorded: Binding, now: Binding) -> str:
                      "set there) so the provider talks to Microsoft's services")
     elif recorded.emulated and now.endpoint.lower() != recorded.endpoint.lower():
         steps.append(f"set defender-air:emulatorUrl (or DEFENDER_AIR_EMULATOR_URL) to {recorded.endpoint}")
-    elif not recorded.emulated and recorded.endpoint != now.endpoint:
+    # Its own step, also after unsetting the emulator: the cloud configured alongside it may be wrong too.
+    if not recorded.emulated and recorded.endpoint.lower() != cloud_name.lower():
         steps.append(f"set defender-air:cloud (or DEFENDER_AIR_CLOUD) to {recorded.endpoint}")
     if recorded.tenant_id and (now.tenant_id or "").lower() != recorded.tenant_id.lower():
         steps.append(f"set defender-air:tenantId (or AZURE_TENANT_ID) to {recorded.tenant_id}")
@@ -119,10 +126,11 @@ def require_same_tenant(kind: str, name: object, operation: str, props: Mapping[
     recorded = Binding.parse(props.get(TENANT))
     if recorded is None or recorded.matches(now):
         return now
+    advice = _what_to_do(recorded, now, context.current().settings.cloud_name)
     error = TenantMismatch(
         f"{kind} '{name}' ({operation}): this {kind} was created in {recorded.describe()}, but the provider is "
         f"configured for {now.describe()}. Nothing was read or changed, and the resource stays in the stack as it "
-        f"was. To manage it, {_what_to_do(recorded, now)}. The provider never moves a resource to another tenant: "
+        f"was. To manage it, {advice}. The provider never moves a resource to another tenant: "
         "if the object should now be managed elsewhere, remove it from this stack (`pulumi state delete <urn>`) and "
         "declare it where it belongs.")
     error.in_resource_context = True  # already names the resource and operation (handlers/base.py)

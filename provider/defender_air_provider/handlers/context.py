@@ -216,7 +216,10 @@ def current() -> ProviderContext:
     global _CONTEXT
     with _LOCK:
         if _REFUSED is not None:
-            raise _REFUSED
+            # A new error each time: the kept one is shared by the worker threads, and raising it again would chain
+            # every step's traceback onto it.
+            raise (InvalidConfiguration(list(_REFUSED.problems)) if isinstance(_REFUSED, InvalidConfiguration)
+                   else ConfigurationError(str(_REFUSED)))
         if _CONTEXT is None:
             _CONTEXT = ProviderContext(Settings.load({}))
             _announce(_CONTEXT.settings)
