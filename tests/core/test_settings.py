@@ -127,3 +127,11 @@ def test_environment_values_are_checked_like_stack_config() -> None:
 def test_an_emulator_url_without_a_host_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="must be an http"):
         Settings.load({"defender-air:emulatorUrl": "http://"}, {})
+
+
+def test_a_bad_cloud_is_reported_together_with_the_other_problems() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.load({"defender-air:cloud": "china", "defender-air:tenantId": "contoso",
+                       "defender-air:clientSecret": "s3cret-value"}, {})
+    text = str(caught.value)
+    assert "defender-air:cloud is 'china'" in text and "tenantId" in text and "client id" in text.lower()

@@ -93,6 +93,9 @@ class ConnectFailure:
                 return cls(host, port, "name not resolved", str(cause), permanent)
             if isinstance(cause, ConnectionRefusedError):
                 return cls(host, port, "connection refused", str(cause), _is_loopback(host))
+            if isinstance(cause, ssl.SSLCertVerificationError):
+                # The server's certificate does not verify: trying again cannot change it.
+                return cls(host, port, "certificate not trusted", str(cause), True)
             if isinstance(cause, ssl.SSLError):
                 return cls(host, port, "TLS handshake failed", str(cause), False)
             if isinstance(cause, (TimeoutError, httpx.TimeoutException)):

@@ -85,18 +85,17 @@ class Settings:
         def env_only(name: str) -> str | None:
             return (environ.get(name) or "").strip() or None
 
+        # Every problem is reported at once (docs/configuration.md): these two are collected with the others.
+        early: list[str] = []
         cloud_name = (value("cloud") or "public").lower()
         if cloud_name not in CLOUDS:
-            raise ConfigurationError(
-                f"defender-air:cloud is {cloud_name!r}; use one of {', '.join(sorted(CLOUDS))} "
-                "(GCC tenants use 'public')."
-            )
+            early.append(f"defender-air:cloud is {cloud_name!r}; use one of {', '.join(sorted(CLOUDS))} "
+                         "(GCC tenants use 'public').")
         emulator_url = value("emulatorUrl")
         if emulator_url and (not emulator_url.startswith(("http://", "https://"))
                              or not emulator_url.split("://", 1)[1].strip("/")):
-            raise ConfigurationError(
-                f"defender-air:emulatorUrl must be an http(s) URL such as http://127.0.0.1:8765, got {emulator_url!r}."
-            )
+            early.append(f"defender-air:emulatorUrl must be an http(s) URL such as http://127.0.0.1:8765, got "
+                         f"{emulator_url!r}.")
         settings = cls(
             tenant_id=value("tenantId"),
             client_id=value("clientId"),
@@ -107,11 +106,11 @@ class Settings:
             actions_id_token_request_token=env_only("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
             azure_pipelines_service_connection_id=env_only("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"),
             system_access_token=env_only("SYSTEM_ACCESSTOKEN"),
-            cloud_name=cloud_name,
+            cloud_name=cloud_name if cloud_name in CLOUDS else "public",  # reported above; a placeholder meanwhile
             portal_session=value("portalSession"),
             emulator_url=emulator_url.rstrip("/") if emulator_url else None,
         )
-        problems = settings.problems()
+        problems = early + settings.problems()
         if problems:
             raise InvalidConfiguration(problems)
         return settings
