@@ -95,6 +95,10 @@ class FakeTenant:
             if not os.access(folder, os.W_OK | os.X_OK):
                 raise StateFileError(f"state file {path}: the folder {folder} is not writable")
             return
+        # An existing file too: each save writes a temporary file beside it and renames it over the file.
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise StateFileError(f"state file {path}: the folder {path.parent} is not writable (each save writes a "
+                                 "temporary file there)")
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
         except OSError as error:
