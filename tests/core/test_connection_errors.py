@@ -75,3 +75,15 @@ def test_unresolvable_emulator_host_asks_whether_the_emulator_runs_there() -> No
     base = "http://nonexistent.invalid:8765"
     with pytest.raises(ServiceError, match=r"name not resolved .* Is the emulator running at http://nonexistent"):
         client(RecordingSleep(), emulator_url=base).send("GET", f"{base}/exchange/x", idempotent=True, what="op")
+
+
+def test_microsoft_graph_under_the_emulator_also_asks_whether_it_runs() -> None:
+    from defender_air_provider.clients.entra_groups import EntraGroupResolver
+    from tests.support import FakeTokenSource
+
+    base = f"http://127.0.0.1:{closed_port()}"
+    resolver = EntraGroupResolver(FakeTokenSource(), graph_base=f"{base}/graph", scope="https://graph/.default",
+                                  timeout=5, emulator_url=base)
+    with pytest.raises(ServiceError) as caught:
+        resolver.resolve(["SOC Analysts"])
+    assert "connection refused" in str(caught.value) and f"Is the emulator running at {base}?" in str(caught.value)

@@ -34,11 +34,13 @@ def is_object_id(value: str) -> bool:
 
 
 class EntraGroupResolver:
-    def __init__(self, tokens: TokenSource, *, graph_base: str, scope: str, timeout: float = 60.0) -> None:
+    def __init__(self, tokens: TokenSource, *, graph_base: str, scope: str, timeout: float = 60.0,
+                 emulator_url: str | None = None) -> None:
         self._tokens = tokens
         self._base = graph_base.rstrip("/")
         self._scope = scope
         self._timeout = timeout
+        self._emulator_url = emulator_url  # a connection error then asks whether the emulator runs
 
     def resolve(self, names_or_ids: Iterable[str]) -> list[UserGroup]:
         """Each object ID (verified to exist) or display name (exactly one group must have it) as a group."""
@@ -49,7 +51,8 @@ class EntraGroupResolver:
         async def resolve_all(client: Any, tokens: Any) -> list[UserGroup]:
             found = []
             for value in wanted:  # one at a time: an error names the first value that fails
-                found.append(await _retrying_401(tokens, value, functools.partial(self._lookup, client, value)))
+                found.append(await _retrying_401(tokens, value, functools.partial(self._lookup, client, value),
+                                                 self._emulator_url))
             return found
 
         return asyncio.run(self._with_client(resolve_all))
@@ -67,7 +70,7 @@ class EntraGroupResolver:
 
             async def one(name: str) -> list[UserGroup]:
                 async with gate:
-                    return await _retrying_401(tokens, name, lambda: self._matches(client, name))
+                    return await _retrying_401(tokens, name, lambda: self._matches(client, name), self._emulator_url)
 
             # Every lookup runs to its end (none is left in flight when one fails), and the error raised is the one
             # of the first name in order, whatever finished first.
@@ -146,7 +149,8 @@ class EntraGroupResolver:
         return matches[0]
 
 
-async def _retrying_401(token_provider: Any, value: str, call: Callable[[], Awaitable[T]]) -> T:
+async def _retrying_401(token_provider: Any, value: str, call: Callable[[], Awaitable[T]],
+                        emulator_url: str | None = None) -> T:
     """``call``, once more with a new token after a 401 (the token may have expired or been revoked), as the HTTP
     layer does; any other Graph error is classified."""
     # APIError, not only msgraph's ODataError: kiota raises the base class when the error body is not Graph's JSON
@@ -160,17 +164,17 @@ async def _retrying_401(token_provider: Any, value: str, call: Callable[[], Awai
         if getattr(exc, "response_status_code", None) != 401:
             raise _graph_error(value, exc) from exc
     except httpx.TransportError as exc:
-        raise _no_answer(value, exc) from exc
+        raise _no_answer(value, exc, emulator_url) from exc
     token_provider.force_refresh = True
     try:
         return await call()
     except APIError as exc:
         raise _graph_error(value, exc) from exc
     except httpx.TransportError as exc:
-        raise _no_answer(value, exc) from exc
+        raise _no_answer(value, exc, emulator_url) from exc
 
 
-def _no_answer(value: str, exc: Exception) -> ServiceError:
+def _no_answer(value: str, exc: Exception, emulator_url: str | None) -> ServiceError:
     """The connection failed or closed without an answer (the SDK's middleware retries only 429/503/504)."""
     import httpx
 
@@ -182,7 +186,7 @@ def _no_answer(value: str, exc: Exception) -> ServiceError:
             pass
         else:  # the host and the cause, as the HTTP layer words them (core/http.py ConnectFailure)
             failure = ConnectFailure.of(exc, url)
-            return ServiceError(failure.message("Microsoft Graph", f"reading group {value!r}", None, 1),
+            return ServiceError(failure.message("Microsoft Graph", f"reading group {value!r}", emulator_url, 1),
                                 operation=operation)
     return ServiceError(f"Microsoft Graph: reading group {value!r} got no answer ({type(exc).__name__}). Check "
                         "network access to Microsoft Graph and try again.", operation=operation)

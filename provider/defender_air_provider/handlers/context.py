@@ -154,7 +154,7 @@ class ProviderContext:
 
     def _build_entra_groups(self) -> EntraGroupResolver:
         return EntraGroupResolver(self.tokens, graph_base=self.settings.cloud.graph,
-                                  scope=self.settings.cloud.graph_scope)
+                                  scope=self.settings.cloud.graph_scope, emulator_url=self.settings.emulator_url)
 
     @property
     def alert_policies(self) -> AlertPoliciesClient:
