@@ -102,3 +102,18 @@ def test_an_emulator_that_is_not_running_is_named_in_the_error(engine_factory: E
                               "(default)' (create): Defender portal: ")
     assert f"could not connect to {base.removeprefix('http://')}: connection refused" in message
     assert f"Is the emulator running at {base}?" in message
+
+
+def test_no_configuration_at_all_fails_preview_for_what_each_resource_needs(engine_factory: EngineFactory) -> None:
+    """Nothing configured (no emulator, no tenant id, no portal session): the alert policy fails preview for want of
+    a tenant id and the device group for want of a portal session, as `pulumi up` would fail, with no request."""
+    engine = engine_factory(config={})
+    with pytest.raises(CheckFailed, match="No tenant id: set it with `pulumi config set defender-air:tenantId"):
+        engine.preview(alert_policy())
+    with pytest.raises(CheckFailed, match="No Defender portal session"):
+        engine.preview(device_group())
+
+
+def test_a_tenant_id_alone_is_enough_for_preview_of_an_alert_policy(engine_factory: EngineFactory) -> None:
+    engine = engine_factory(config={"defender-air:tenantId": GUID})
+    engine.preview(alert_policy())

@@ -209,7 +209,7 @@ def _skips_missing(props: dict[str, Any]) -> bool:
 class AlertPolicyProvider(AirProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = _check(news, _olds)
-        return CheckResult(inputs, configuration_failures() + failures)
+        return CheckResult(inputs, configuration_failures(("tenant",)) + failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = changed_inputs(ALERT_POLICY, olds, news, compare={

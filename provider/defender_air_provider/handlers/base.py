@@ -36,11 +36,11 @@ class AirProvider(ResourceProvider):
         context.configure(config)
 
 
-def configuration_failures() -> list[CheckFailure]:
+def configuration_failures(needs: tuple[str, ...] = ()) -> list[CheckFailure]:
     """The refused provider configuration as check failures, one per problem, with no property: every resource's
     ``check`` starts with these, so `pulumi preview` stops before any network call with the plain message (the engine
     prints "<type> resource '<name>' has a problem: <reason>")."""
-    return [CheckFailure("", problem) for problem in context.configuration_problems()]
+    return [CheckFailure("", problem) for problem in context.configuration_problems(needs)]
 
 
 @contextmanager

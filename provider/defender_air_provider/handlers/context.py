@@ -172,6 +172,7 @@ _CONTEXT: ProviderContext | None = None
 # `pulumi preview` prints cleanly, with no network call), and every other step raises it (``current``).
 _REFUSED: ConfigurationError | None = None
 
+_CONFIGURED = False  # ``configure`` has run (the engine's path), so what each resource needs can be checked
 _ANNOUNCED: set[str] = set()  # emulator URLs this process has named on stderr already
 
 
@@ -188,7 +189,7 @@ def _announce(settings: Settings) -> None:
 
 def configure(config: Mapping[str, object]) -> None:
     """Called from every provider's ``configure``: (re)build the context from stack config + environment."""
-    global _CONTEXT, _REFUSED
+    global _CONTEXT, _REFUSED, _CONFIGURED
     try:
         settings = Settings.load(config)
     except ConfigurationError as exc:
@@ -196,19 +197,37 @@ def configure(config: Mapping[str, object]) -> None:
             _REFUSED, _CONTEXT = exc, None
         return
     with _LOCK:
-        _REFUSED = None
+        _REFUSED, _CONFIGURED = None, True
         if _CONTEXT is None or _CONTEXT.settings != settings:
             _CONTEXT = ProviderContext(settings)
         _announce(settings)
 
 
-def configuration_problems() -> list[str]:
-    """One sentence per problem of the configuration ``configure`` refused; empty when there is none."""
+def configuration_problems(needs: tuple[str, ...] = ()) -> list[str]:
+    """One sentence per problem of the configuration ``configure`` refused; empty when there is none.
+
+    ``needs`` names what the resource's backend requires beyond a valid configuration: ``tenant`` (the admin APIs
+    are addressed by the tenant id) and ``portal`` (a Defender portal session). Those are reported only once the
+    engine has configured the provider (not for a bare ``check`` in a test) and never under the emulator, so that
+    `pulumi preview` already fails where `pulumi up` would, with no network call.
+    """
     with _LOCK:
-        refused = _REFUSED
-    if refused is None:
+        refused, context = _REFUSED, _CONTEXT
+    if refused is not None:
+        return list(refused.problems) if isinstance(refused, InvalidConfiguration) else [str(refused)]
+    if context is None or not _CONFIGURED or context.settings.emulated:
         return []
-    return list(refused.problems) if isinstance(refused, InvalidConfiguration) else [str(refused)]
+    settings, problems = context.settings, []
+    if "tenant" in needs and not settings.tenant_id:
+        problems.append("No tenant id: set it with `pulumi config set defender-air:tenantId <tenant GUID>` or the "
+                        "AZURE_TENANT_ID environment variable, with credentials for it (docs/configuration.md); for "
+                        "the local emulator, set defender-air:emulatorUrl instead.")
+    if "portal" in needs and PortalSession(settings.portal_session).missing():
+        problems.append("No Defender portal session: device groups and advanced features need `pulumi config set "
+                        "--secret defender-air:portalSession \"sccauth=<value>; XSRF-TOKEN=<value>\"` or "
+                        "DEFENDER_AIR_PORTAL_SESSION (docs/device-groups.md, \"The portal session\"); for the local "
+                        "emulator, set defender-air:emulatorUrl instead.")
+    return problems
 
 
 def current() -> ProviderContext:
@@ -228,6 +247,6 @@ def current() -> ProviderContext:
 
 def install(context: ProviderContext | None) -> None:
     """Tests: use this context (None: forget it)."""
-    global _CONTEXT, _REFUSED
+    global _CONTEXT, _REFUSED, _CONFIGURED
     with _LOCK:
-        _CONTEXT, _REFUSED = context, None
+        _CONTEXT, _REFUSED, _CONFIGURED = context, None, False

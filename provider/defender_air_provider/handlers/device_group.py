@@ -126,6 +126,11 @@ def _check_rules(rules: Any) -> list[CheckFailure]:
     return failures
 
 
+def _needs(inputs: dict[str, Any]) -> tuple[str, ...]:
+    """A portal session always; the tenant id too where user groups are resolved through Microsoft Graph."""
+    return ("portal", "tenant") if inputs.get("user_groups") else ("portal",)
+
+
 def _check_level(value: Any) -> list[CheckFailure]:
     if value == "semi_core_folders":
         return [CheckFailure("automation_level", SEMI_CORE_REFUSAL)]
@@ -220,7 +225,7 @@ class DeviceGroupProvider(AirProvider):
         inputs, failures = check_inputs(DEVICE_GROUP, news)
         more = (_check_level(inputs.get("automation_level")) + _check_rules(inputs.get("rules"))
                 + _check_user_groups(inputs.get("user_groups")))
-        return CheckResult(inputs, configuration_failures() + _without_failed(failures, more))
+        return CheckResult(inputs, configuration_failures(_needs(inputs)) + _without_failed(failures, more))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         def rank_met(old: Any, new: Any) -> bool:
@@ -328,7 +333,7 @@ class DefaultDeviceGroupProvider(AirProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(DEFAULT_DEVICE_GROUP, news)
         more = _check_level(inputs.get("automation_level")) + _check_user_groups(inputs.get("user_groups"))
-        return CheckResult(inputs, configuration_failures() + _without_failed(failures, more))
+        return CheckResult(inputs, configuration_failures(_needs(inputs)) + _without_failed(failures, more))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return DiffResult(changes=bool(changed_inputs(DEFAULT_DEVICE_GROUP, olds, news)), replaces=[])

@@ -49,7 +49,7 @@ def _outputs(props: dict[str, Any], live: AdvancedFeatures) -> dict[str, Any]:
 class EndpointAdvancedFeaturesProvider(AirProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(ENDPOINT_ADVANCED_FEATURES, news)
-        return CheckResult(inputs, configuration_failures() + failures)
+        return CheckResult(inputs, configuration_failures(("portal",)) + failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return DiffResult(changes=bool(changed_inputs(ENDPOINT_ADVANCED_FEATURES, olds, news)), replaces=[])

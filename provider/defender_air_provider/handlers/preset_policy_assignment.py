@@ -91,7 +91,7 @@ class PresetPolicyAssignmentProvider(AirProvider):
         for key in ("recipients", "exclusions"):
             failures.extend(_check_scope(key, inputs.get(key), failed))
         failures.extend(_check_overlap(inputs.get("recipients"), inputs.get("exclusions")))
-        return CheckResult(inputs, configuration_failures() + failures)
+        return CheckResult(inputs, configuration_failures(("tenant",)) + failures)
 
     # ------------------------------------------------------------------ diff (no API call)
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
