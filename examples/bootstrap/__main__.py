@@ -23,9 +23,10 @@ who is also an Application Administrator:
     pulumi config set githubRepository <org>/<repo>
     pulumi up
 
-Then give the workflows ``AZURE_TENANT_ID`` and ``AZURE_CLIENT_ID`` (stack outputs ``deployClientId`` for the main
-branch, ``previewClientId`` for pull requests). docs/permissions.md ("Set-up with Pulumi") explains each grant
-and its source.
+Then give the repository the variables ``AZURE_TENANT_ID``, ``AIR_DEPLOY_CLIENT_ID`` (stack output
+``deployClientId``, the main branch) and ``AIR_PREVIEW_CLIENT_ID`` (``previewClientId``, pull requests), which
+examples/pipelines/github-actions.yml turns into ``AZURE_CLIENT_ID`` per event. docs/permissions.md ("Set-up with
+Pulumi") explains each grant and its source.
 """
 
 from __future__ import annotations
