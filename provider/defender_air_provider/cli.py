@@ -24,6 +24,7 @@ from .fakes.exchange import SCENARIOS
 from .fakes.server import EmulatorServer
 from .fakes.tenant import FakeTenant, StateFileError
 from .package_schema import package_schema
+from .preflight import add_settings_arguments
 
 
 def _is_loopback(host: str) -> bool:
@@ -146,11 +147,7 @@ def _add_preflight(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
                     "tenant cannot be reached. Settings come from the environment and these flags (no stack config).",
     )
     parser.add_argument("--json", action="store_true", help='print {"checks": [{"name", "status", "detail", "fix"}]}')
-    parser.add_argument("--tenant-id", default=None, help="tenant GUID (default: AZURE_TENANT_ID)")
-    parser.add_argument("--client-id", default=None, help="app registration (client) id (default: AZURE_CLIENT_ID)")
-    parser.add_argument("--cloud", default=None, help="public, usgovhigh or usgovdod (default: DEFENDER_AIR_CLOUD)")
-    parser.add_argument("--emulator-url", default=None,
-                        help="check the local emulator at this base URL (default: DEFENDER_AIR_EMULATOR_URL)")
+    add_settings_arguments(parser, "check the local emulator")
     parser.set_defaults(func=run_preflight)
 
 

@@ -11,6 +11,7 @@ docs/wire/exchange-online.md §2 (presets turned on once).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -95,6 +96,16 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"checks": [c.to_json() for c in self.checks]}
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser, emulator_help: str) -> None:
+    """The settings flags of the commands that read a tenant without a stack (preflight, export): the contract's
+    "same flags as preflight". ``load_settings`` reads them."""
+    parser.add_argument("--tenant-id", default=None, help="tenant GUID (default: AZURE_TENANT_ID)")
+    parser.add_argument("--client-id", default=None, help="app registration (client) id (default: AZURE_CLIENT_ID)")
+    parser.add_argument("--cloud", default=None, help="public, usgovhigh or usgovdod (default: DEFENDER_AIR_CLOUD)")
+    parser.add_argument("--emulator-url", default=None,
+                        help=f"{emulator_help} at this base URL (default: DEFENDER_AIR_EMULATOR_URL)")
 
 
 def load_settings(*, tenant_id: str | None = None, client_id: str | None = None, cloud: str | None = None,

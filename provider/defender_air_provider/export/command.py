@@ -15,6 +15,7 @@ from typing import TextIO
 
 from ..core.errors import DefenderAirError
 from ..core.http import RetryPolicy
+from ..preflight import add_settings_arguments
 from . import ExistingProgram, export_tenant, refuse_existing, write_files
 
 EXIT_WRITTEN, EXIT_EXISTS, EXIT_UNREADABLE = 0, 1, 2
@@ -32,11 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--out", required=True, metavar="DIR", type=Path, help="folder to write the program into")
     parser.add_argument("--force", action="store_true", help="overwrite a program already in DIR")
-    parser.add_argument("--tenant-id", default=None, help="tenant GUID (default: AZURE_TENANT_ID)")
-    parser.add_argument("--client-id", default=None, help="app registration (client) id (default: AZURE_CLIENT_ID)")
-    parser.add_argument("--cloud", default=None, help="public, usgovhigh or usgovdod (default: DEFENDER_AIR_CLOUD)")
-    parser.add_argument("--emulator-url", default=None,
-                        help="export the local emulator's tenant at this base URL (default: DEFENDER_AIR_EMULATOR_URL)")
+    add_settings_arguments(parser, "export the local emulator's tenant")
     parser.set_defaults(func=run)
 
 
