@@ -168,7 +168,8 @@ class Settings:
             return EMULATOR_TENANT_ID
         raise ConfigurationError(
             "No tenant id: set it with `pulumi config set defender-air:tenantId <tenant GUID>` "
-            "or the AZURE_TENANT_ID environment variable."
+            "or the AZURE_TENANT_ID environment variable, with credentials for it (docs/configuration.md); for the "
+            "local emulator, set defender-air:emulatorUrl instead."
         )
 
     def secrets(self) -> tuple[str, ...]:

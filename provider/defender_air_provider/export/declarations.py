@@ -26,6 +26,7 @@ from typing import Any
 
 from ..clients.alert_policies import AlertPolicy
 from ..clients.device_groups import MachineGroup, UserGroup
+from ..clients.device_groups.wire import real_groups
 from ..clients.presets import RULE_NAMES, PresetRule
 from ..definitions.enums import AutomationLevel
 from ..definitions.fields import Kind, ResourceDefinition
@@ -34,7 +35,7 @@ from ..handlers.alert_policy_catalogue import BuiltInAlertPolicy, find_built_in,
 from ..handlers.device_group import live_inputs as device_group_inputs
 from ..handlers.preset_policy_assignment import live_desired
 from ..registry import RegisteredResource, resource
-from .snapshot import Snapshot
+from .snapshot import EntraGroup, Snapshot
 
 STEPS: dict[int, str] = {
     1: "Step 1. Prerequisites: Defender for Endpoint advanced features",
@@ -145,8 +146,7 @@ def _device_groups(snapshot: Snapshot) -> list[Declaration]:
     if ungrouped is not None:
         found.append(_device_group(snapshot, ungrouped, resource("DefaultDeviceGroup"), "ungrouped devices",
                                    "ungrouped-devices"))
-    real = [MachineGroup(item) for item in groups.items if not MachineGroup(item).is_ungrouped]
-    for group in sorted(real, key=lambda g: (groups.rank_of(g) or 0, g.id)):
+    for group in real_groups(list(groups.items)):  # by rank, as the portal orders them
         declaration = _device_group(snapshot, group, resource("DeviceGroup"), group.name, f"device-group-{group.id}")
         declaration.inputs["rank"] = groups.rank_of(group)
         declaration.inputs["adopt_existing"] = True
@@ -195,7 +195,7 @@ def _user_groups(snapshot: Snapshot, assigned: list[UserGroup]) -> tuple[list[st
     return [value for value, _ in values], notes, missing
 
 
-def _id_note(entry: Any) -> str | None:
+def _id_note(entry: EntraGroup) -> str | None:
     name = entry.portal_name
     if entry.exists is False:
         return f"{name!r}: no longer in Entra" if name else "no longer in Entra"

@@ -21,6 +21,7 @@ again, refresh shows it and the next update applies the managed settings. Which 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
@@ -40,6 +41,7 @@ LOG = get_logger()
 KIND = ALERT_POLICY.name
 SETTINGS = tuple(WIRE_NAMES)  # the service settings, in the definition's order
 NEW_REQUIRES = ("category", "threat_type", "notify_users")  # New-ProtectionAlert's mandatory parameters
+NEW_REQUIRES_WHY = "(New-ProtectionAlert requires Category, ThreatType and NotifyUser)"
 BUILT_IN_ONLY = ", ".join(f.name for f in ALERT_POLICY.inputs if f.on_built_in and f.wire and f.name != "name")
 INSTRUCTIONS = ("name", "adopt_existing", "ignore_missing")  # arguments that are not settings of the service
 
@@ -111,13 +113,17 @@ def _check(news: dict[str, Any], olds: dict[str, Any] | None = None) -> tuple[di
                                f"{', '.join(_not_editable(inputs))} can only be set on a custom policy: remove "
                                "ignore_missing, or those arguments if the policy is a built-in.")
     elif _creates_custom(inputs, olds or {}):
-        missing = [prop for prop in NEW_REQUIRES if inputs.get(prop) is None]
+        missing = _missing_for_new(inputs.get)
         if missing:
             fail(missing[0], f"'{name}' is not a built-in alert policy, so create makes a new custom policy, which "
-                             f"needs {', '.join(missing)} (New-ProtectionAlert requires Category, ThreatType and "
-                             "NotifyUser). Set them, or set adopt_existing=True to take over a custom policy that "
-                             "already exists under this name.")
+                             f"needs {', '.join(missing)} {NEW_REQUIRES_WHY}. Set them, or set adopt_existing=True to "
+                             "take over a custom policy that already exists under this name.")
     return inputs, failures
+
+
+def _missing_for_new(value_of: Callable[[str], Any]) -> list[str]:
+    """The arguments New-ProtectionAlert requires that are not given (at check: the inputs; at create: the settings)."""
+    return [prop for prop in NEW_REQUIRES if value_of(prop) is None]
 
 
 def _creates_custom(inputs: dict[str, Any], olds: dict[str, Any]) -> bool:
@@ -399,11 +405,10 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
     catalogued = find_built_in(name)
     if catalogued is not None:
         raise AlertPolicyError(_missing_built_in(name, catalogued))
-    missing = [prop for prop in NEW_REQUIRES if getattr(desired, prop) is None]
+    missing = _missing_for_new(lambda prop: getattr(desired, prop))
     if missing:
         raise AlertPolicyError(
-            f"no alert policy named '{name}' exists, and creating one needs {', '.join(missing)} "
-            "(New-ProtectionAlert requires Category, ThreatType and NotifyUser)."
+            f"no alert policy named '{name}' exists, and creating one needs {', '.join(missing)} {NEW_REQUIRES_WHY}."
         )
     client = context.current().alert_policies
     try:

@@ -31,10 +31,11 @@ from typing import Any, TypeVar
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from ..core.errors import ConfigurationError
-from ..core.settings import EMULATOR_TENANT_ID, Settings
+from ..core.settings import Settings
+from ..definitions.fields import TENANT_FIELD
 from . import context
 
-TENANT = "tenant"  # the output's name (definitions/fields.py: TENANT_FIELD)
+TENANT = TENANT_FIELD.name  # the output every resource records
 ANY_TENANT = "*"  # no tenant id configured (a real cloud, portal resources only)
 
 P = TypeVar("P")
@@ -55,7 +56,7 @@ class Binding:
     def of(cls, settings: Settings) -> Binding:
         """The binding the provider's settings point at now."""
         if settings.emulator_url:
-            return cls(settings.tenant_id or EMULATOR_TENANT_ID, settings.emulator_url.rstrip("/"))
+            return cls(settings.require_tenant_id(), settings.emulator_url.rstrip("/"))
         return cls(settings.tenant_id, settings.cloud_name)
 
     @classmethod

@@ -142,11 +142,11 @@ class ProviderContext:
         if self.settings.emulated:
             return None
         session = self._once("portal_session", lambda: PortalSession(self.settings.portal_session))
-        if session.missing():
-            raise ConfigurationError(
-                f"{what} need a Defender portal session with the sccauth and XSRF-TOKEN cookies; missing: "
-                f"{', '.join(session.missing())}. {SESSION_PROCEDURE}")
+        problem = missing_session(session)
+        if problem is not None:
+            raise ConfigurationError(f"{what}: {problem}")
         return session
+
 
     @property
     def entra_groups(self) -> EntraGroupResolver:
@@ -162,6 +162,18 @@ class ProviderContext:
 
     def _build_alert_policies(self) -> AlertPoliciesClient:
         return AlertPoliciesClient(self.compliance, sleep=self.sleep)
+
+
+
+def missing_session(session: PortalSession) -> str | None:
+    """What is missing from a Defender portal session and how to get one; None when it has both cookies. The one
+    wording, for a failed step and for a check in preview (``configuration_problems``)."""
+    missing = session.missing()
+    if not missing:
+        return None
+    return (f"No Defender portal session (the sccauth and XSRF-TOKEN cookies; missing: {', '.join(missing)}). "
+            f"{SESSION_PROCEDURE} Or set DEFENDER_AIR_PORTAL_SESSION; for the local emulator, set "
+            "defender-air:emulatorUrl instead.")
 
 
 _LOCK = threading.Lock()
@@ -218,15 +230,15 @@ def configuration_problems(needs: tuple[str, ...] = ()) -> list[str]:
     if context is None or not _CONFIGURED or context.settings.emulated:
         return []
     settings, problems = context.settings, []
-    if "tenant" in needs and not settings.tenant_id:
-        problems.append("No tenant id: set it with `pulumi config set defender-air:tenantId <tenant GUID>` or the "
-                        "AZURE_TENANT_ID environment variable, with credentials for it (docs/configuration.md); for "
-                        "the local emulator, set defender-air:emulatorUrl instead.")
-    if "portal" in needs and PortalSession(settings.portal_session).missing():
-        problems.append("No Defender portal session: device groups and advanced features need `pulumi config set "
-                        "--secret defender-air:portalSession \"sccauth=<value>; XSRF-TOKEN=<value>\"` or "
-                        "DEFENDER_AIR_PORTAL_SESSION (docs/device-groups.md, \"The portal session\"); for the local "
-                        "emulator, set defender-air:emulatorUrl instead.")
+    if "tenant" in needs:
+        try:
+            settings.require_tenant_id()
+        except ConfigurationError as exc:
+            problems.append(str(exc))
+    if "portal" in needs:
+        problem = missing_session(PortalSession(settings.portal_session))
+        if problem is not None:
+            problems.append(problem)
     return problems
 
 
