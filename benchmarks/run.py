@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import pulumi_defender_air as air  # noqa: E402
 from benchmarks.cold_start import measure_cold_start  # noqa: E402
 from defender_air_provider.core.http import RetryPolicy  # noqa: E402
-from defender_air_provider.export import export_tenant  # noqa: E402
+from defender_air_provider.export.files import export_tenant  # noqa: E402
 from defender_air_provider.fakes.server import EmulatorServer  # noqa: E402
 from defender_air_provider.fakes.tenant import FakeTenant  # noqa: E402
 from defender_air_provider.handlers.context import ProviderContext  # noqa: E402

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from defender_air_provider.core.settings import Settings
-from defender_air_provider.export import Export, export_tenant
+from defender_air_provider.export.files import Export, export_tenant
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers.context import ProviderContext

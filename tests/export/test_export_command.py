@@ -19,8 +19,8 @@ import pytest
 from defender_air_provider import cli
 from defender_air_provider.core.http import RetryPolicy
 from defender_air_provider.core.settings import CONFIG_KEYS
-from defender_air_provider.export import FILES
 from defender_air_provider.export import command as export_command
+from defender_air_provider.export.files import FILES
 from defender_air_provider.fakes.server import EmulatorServer
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers import context as context_module

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 import pulumi_defender_air as air_sdk
 from defender_air_provider.core.settings import Settings
-from defender_air_provider.export import export_tenant
 from defender_air_provider.export.declarations import (
     RESERVED,
     SOFT_KEYWORDS,
@@ -27,6 +26,7 @@ from defender_air_provider.export.declarations import (
     slug,
     variable_of,
 )
+from defender_air_provider.export.files import export_tenant
 from defender_air_provider.export.program import LINE, render_program, resource_lines, string, width
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers.context import ProviderContext

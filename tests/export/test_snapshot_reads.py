@@ -17,7 +17,7 @@ import respx
 
 from defender_air_provider.core.errors import PermissionDenied
 from defender_air_provider.core.settings import Settings
-from defender_air_provider.export import Export, export_tenant
+from defender_air_provider.export.files import Export, export_tenant
 from defender_air_provider.fakes.graph import CONTRACTORS_M365_ID, CONTRACTORS_SECURITY_ID, HELPDESK_ID, TIER0_ADMINS_ID
 from defender_air_provider.fakes.tenant import FakeTenant
 from defender_air_provider.handlers import context

@@ -16,7 +16,6 @@ from typing import TextIO
 from ..core.errors import DefenderAirError
 from ..core.http import RetryPolicy
 from ..preflight import add_settings_arguments
-from . import ExistingProgram, export_tenant, refuse_existing, write_files
 
 EXIT_WRITTEN, EXIT_EXISTS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -40,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace, *, stderr: TextIO | None = None) -> int:
     from ..handlers.context import ProviderContext
     from ..preflight import load_settings
+    from .files import ExistingProgram, export_tenant, refuse_existing, write_files
 
     err = stderr or sys.stderr
     out: Path = args.out
