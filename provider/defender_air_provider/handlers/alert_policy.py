@@ -27,7 +27,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from ..clients.alert_policies import BUILT_IN_EDITABLE, LIST_FIELDS, WIRE_NAMES, AlertPolicy, AlertPolicySettings
-from ..core.errors import DefenderAirError, LicenceRequired, NotFound, ServiceError
+from ..core.errors import AlreadyExists, DefenderAirError, LicenceRequired, NotFound, ServiceError
 from ..core.redaction import get_logger
 from ..definitions.alert_policy import ALERT_POLICY
 from ..definitions.enums import AlertAggregationType, AlertThreatType
@@ -189,14 +189,19 @@ def live_inputs(policy: AlertPolicy) -> dict[str, Any]:
     return _inputs_of(_outputs({"name": policy.name}, policy, AlertPolicySettings()))
 
 
-def _find(name: str, policy_id: str | None = None, *, by_name: bool = True) -> AlertPolicy | None:
-    """Built-ins by ImmutableId first (stable across renames, docs/wire/security-compliance.md §5.1), then by name.
-    ``by_name=False``
-    for a managed custom policy: another policy that took its name is not ours."""
-    policies = context.current().alert_policies.list()
+def _ids(name: str, policy_id: str | None) -> list[str]:
+    """The ImmutableIds that name the policy: the resource's, then the catalogue's for a built-in."""
     catalogued = find_built_in(name)
-    ids = [i for i in (policy_id, catalogued.immutable_id if catalogued else None) if i]
-    for wanted in ids:
+    return list(dict.fromkeys(i for i in (policy_id, catalogued.immutable_id if catalogued else None) if i))
+
+
+def _find(name: str, policy_id: str | None = None, *, by_name: bool = True) -> AlertPolicy | None:
+    """In the (cached, shared) list: built-ins by ImmutableId first (stable across renames,
+    docs/wire/security-compliance.md §5.1), then by name, ignoring case and a trailing zero-width space (§5.4).
+    ``by_name=False`` for a managed custom policy: another policy that took its name is not ours. For refresh, where
+    one list serves every resource; single steps use ``_lookup``."""
+    policies = context.current().alert_policies.list()
+    for wanted in _ids(name, policy_id):
         for policy in policies:
             if policy.immutable_id.lower() == wanted.lower():
                 return policy
@@ -204,6 +209,28 @@ def _find(name: str, policy_id: str | None = None, *, by_name: bool = True) -> A
         return None
     key = identity_key(name)
     return next((p for p in policies if identity_key(p.name) == key), None)
+
+
+def _lookup(name: str, policy_id: str | None = None) -> AlertPolicy | None:
+    """One policy for one step, at a cost that does not grow with the tenant: single-object reads by ImmutableId, then
+    by exact name (``Get-ProtectionAlert -Identity`` takes the GUID or the name, docs/wire/security-compliance.md
+    §3.2). A catalogued built-in is read by its exact service name, trailing zero-width space included (§5.4), so two
+    reads settle it. Otherwise, when they all miss, the list answers for a name written without the service's
+    trailing zero-width space or another spelling the service's own matching does not accept."""
+    client = context.current().alert_policies
+    catalogued = find_built_in(name)
+    for identity in (*_ids(name, policy_id), catalogued.name if catalogued else name):
+        found = client.get(identity)
+        if found is not None:
+            return found
+    return None if catalogued else _find(name, policy_id)
+
+
+def _surely_new(name: str, props: dict[str, Any]) -> bool:
+    """Create can only mean a new custom policy (``_creates_custom`` with no old state, not a catalogued built-in, and
+    what New-ProtectionAlert requires is given): it is sent without reading first, since the service refuses a name
+    that is taken."""
+    return find_built_in(name) is None and _creates_custom(props, {}) and not _missing_for_new(props.get)
 
 
 def _skips_missing(props: dict[str, Any]) -> bool:
@@ -238,18 +265,21 @@ class AlertPolicyProvider(AirProvider):
         name = str(props["name"]).strip()
         desired = settings_of(props)
         with failures_named(KIND, name, "create"):
-            existing = _find(name)
+            if _surely_new(name, props):
+                # One request instead of a read and a write: reading first would only tell what the service says
+                # anyway when the name is taken (issue 11: creates must not cost a list each).
+                try:
+                    policy = _create_custom(name, desired)
+                except AlreadyExists as exc:
+                    policy = _adopt(_taken(name, exc), desired, props)  # refuses, as a read first would have
+                return CreateResult(policy.immutable_id, _outputs(props, policy, desired))
+            existing = _lookup(name)
             if props.get("ignore_missing") and (existing is None or not existing.is_built_in):
                 catalogued = _skippable_built_in(name, existing)
                 _warn_missing(name, catalogued, existing)
                 return CreateResult(catalogued.immutable_id,
                                     _absent_outputs(props, catalogued.immutable_id, catalogued.name))
-            if existing is not None and existing.is_built_in:
-                policy = _adopt_built_in(existing, desired, props)
-            elif existing is not None:
-                policy = _adopt_custom(existing, desired, props)
-            else:
-                policy = _create_custom(name, desired)
+            policy = _create_custom(name, desired) if existing is None else _adopt(existing, desired, props)
             return CreateResult(policy.immutable_id, _outputs(props, policy, desired))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -316,7 +346,7 @@ def _update_maybe_missing(id_: str, olds: dict[str, Any], news: dict[str, Any],
     settings are compared with the live ones, so a policy that reappeared gets all of them.
     """
     name = str(news["name"]).strip()
-    policy = _find(name, id_)
+    policy = _lookup(name, id_)
     if policy is not None and not policy.is_built_in:
         policy = None  # a custom policy of that name is not the built-in
     if policy is None:
@@ -376,6 +406,24 @@ def _set_built_in(identity: str, desired: AlertPolicySettings, changed: set[str]
             "built-in policies with PowerShell; change it once in the Defender portal (Policies & rules > "
             "Alert policy), then run `pulumi refresh`."
         ) from exc
+
+
+def _taken(name: str, refused: AlreadyExists) -> AlertPolicy:
+    """The policy that holds ``name``, after New-ProtectionAlert refused it as taken."""
+    existing = _lookup(name)
+    if existing is None:
+        raise AlertPolicyError(
+            f"New-ProtectionAlert refused '{name}' ({refused}), but no policy of that name can be read yet (reads can "
+            "lag behind writes, docs/wire/invoke-command.md §6.5). Run `pulumi up` again in a few minutes; set "
+            "adopt_existing=True if the policy is one you want to take over.") from refused
+    return existing
+
+
+def _adopt(existing: AlertPolicy, desired: AlertPolicySettings, props: dict[str, Any]) -> AlertPolicy:
+    """Create of a name the tenant already has: a built-in is adopted; a custom policy only with adopt_existing."""
+    if existing.is_built_in:
+        return _adopt_built_in(existing, desired, props)
+    return _adopt_custom(existing, desired, props)
 
 
 def _adopt_built_in(policy: AlertPolicy, desired: AlertPolicySettings, props: dict[str, Any]) -> AlertPolicy:

@@ -48,10 +48,11 @@ class ProviderContext:
 
     def __init__(self, settings: Settings, *, tokens: TokenSource | None = None,
                  sleep: Callable[[float], None] = time.sleep, retry: RetryPolicy | None = None,
-                 page_size: int = 1000) -> None:
+                 page_size: int = 1000, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.tokens = tokens or token_source_for(settings)
         self.sleep = sleep
+        self.clock = clock  # the read caches' and the device-group store's idea of "how old is this view"
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
         # Clients are built on first use, once: gRPC worker threads race for them (functools.cached_property has
@@ -119,7 +120,7 @@ class ProviderContext:
     def _build_device_groups(self) -> DeviceGroupStore:
         client = MachineGroupsClient(self.portal_http, base_url=self.settings.cloud.portal,
                                      session=self.portal_session("Device groups"))
-        return DeviceGroupStore(client, sleep=self.sleep)
+        return DeviceGroupStore(client, sleep=self.sleep, clock=self.clock)
 
     @property
     def advanced_features(self) -> AdvancedFeaturesStore:
@@ -161,7 +162,7 @@ class ProviderContext:
         return self._once("alert_policies", self._build_alert_policies)
 
     def _build_alert_policies(self) -> AlertPoliciesClient:
-        return AlertPoliciesClient(self.compliance, sleep=self.sleep)
+        return AlertPoliciesClient(self.compliance, sleep=self.sleep, clock=self.clock)
 
 
 
