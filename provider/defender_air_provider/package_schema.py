@@ -60,7 +60,7 @@ def package_schema() -> dict[str, Any]:
         "displayName": "Microsoft Defender XDR AIR",
         "description": ("Microsoft Defender XDR automated investigation and response (AIR) settings: preset "
                         "security policy assignments, alert policies and device groups."),
-        "version": _version(),
+        "version": package_version(),
         "config": {"variables": variables},
         "provider": {
             "description": "The defender-air provider: one tenant (or the local emulator) per provider instance.",
@@ -72,7 +72,8 @@ def package_schema() -> dict[str, Any]:
     }
 
 
-def _version() -> str:
+def package_version() -> str:
+    """The installed distribution's version: the schema's, and the plugin's (GetPluginInfo), kept in lockstep."""
     try:
         return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:

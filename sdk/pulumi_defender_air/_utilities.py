@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -132,33 +133,32 @@ _CLAIMS_LOCK = threading.Lock()
 _CLAIMS: dict[int, tuple[object, dict[str, str]]] = {}
 
 
-def claim_singleton(kind: str, key: pulumi.Input[str] | pulumi.Input[int], resource_name: str,
-                    what: str = "") -> None:
-    """Fail the program when two resources of ``kind`` manage the same tenant-wide object (e.g. one preset).
+def claim_unique(definition: ResourceDefinition, values: Mapping[str, Any], resource_name: str) -> None:
+    """Fail the program when two resources of a kind manage the same tenant object (one preset, one alert policy
+    name, one device-group rank, the singletons): both would write it and fight on every `pulumi up`, so the second
+    declaration is an error. What a resource claims is its definition's (``ResourceDefinition.claims``); an argument
+    that is an Output is claimed once its value is known."""
+    for name in definition.unique:
+        value = values.get(name)
+        if isinstance(value, pulumi.Output):
+            value.apply(functools.partial(_claim_known, definition, name, resource_name))
+        elif value is not None:
+            _claim(definition, {name: value}, resource_name)
+    if not definition.unique:
+        _claim(definition, {}, resource_name)
 
-    Both would write the same rules and fight on every `pulumi up`; the second declaration is an error.
-    """
-    def register(value: Any) -> None:
-        if isinstance(value, enum.Enum):
-            value = value.value
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            return
-        monitor = _settings.get_monitor()
+
+def _claim_known(definition: ResourceDefinition, name: str, resource_name: str, value: Any) -> None:
+    _claim(definition, {name: value}, resource_name)
+
+
+def _claim(definition: ResourceDefinition, values: Mapping[str, Any], resource_name: str) -> None:
+    monitor = _settings.get_monitor()
+    for claim in definition.claims(values):
         with _CLAIMS_LOCK:
             _, claims = _CLAIMS.setdefault(id(monitor), (monitor, {}))
-            claimed = f"{kind}:{what}:{str(value).strip().lower()}"
-            other = claims.get(claimed)
+            key = f"{claim.kind}:{claim.argument}:{claim.key}"
+            other = claims.get(key)
             if other is not None and other != resource_name:
-                subject = f"{what} {value!r}" if what else repr(value)
-                raise ValueError(
-                    f"{kind} '{resource_name}' claims the same {subject} as {kind} '{other}': "
-                    f"declare one {kind} per {subject} in a program."
-                )
-            claims[claimed] = resource_name
-
-    if isinstance(key, pulumi.Output):
-        key.apply(register)
-    else:
-        register(key)
+                raise ValueError(claim.conflict(resource_name, other))
+            claims[key] = resource_name

@@ -13,9 +13,8 @@ from typing import Any, overload
 import pulumi
 
 from defender_air_provider.definitions.alert_policy import ALERT_POLICY
-from defender_air_provider.handlers.alert_policy_catalogue import without_zwsp
 
-from ._utilities import AirResource, claim_singleton, split_call
+from ._utilities import AirResource, claim_unique, split_call
 from .built_in_alert_policies import AIR_TRIGGER_ALERT_POLICIES as AIR_TRIGGER_ALERT_POLICIES
 from .built_in_alert_policies import BUILT_IN_ALERT_POLICIES as BUILT_IN_ALERT_POLICIES
 from .enums import AlertAggregationType, AlertCategory, AlertSeverity, AlertThreatType
@@ -137,12 +136,9 @@ class AlertPolicy(AirResource, module="air", name="AlertPolicy"):
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         values, opts = split_call(AlertPolicyArgs, args, kwargs, "AlertPolicy")
-        name = values.get("name")
         # Two resources for one policy would overwrite each other on every `pulumi up`. (The trailing zero-width
         # space some built-in names carry is ignored here too.)
-        if name is not None:
-            claim_singleton("AlertPolicy", without_zwsp(name) if isinstance(name, str) else name, resource_name,
-                            "name")
+        claim_unique(self._definition, values, resource_name)
         self._register(resource_name, values, opts)
 
     @classmethod

@@ -10,7 +10,7 @@ import pulumi
 
 from defender_air_provider.definitions.device_group import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
 
-from ._utilities import AirResource, claim_singleton, split_call
+from ._utilities import AirResource, claim_unique, split_call
 from .enums import AutomationLevel, DeviceGroupRuleOperator, DeviceGroupRuleProperty
 
 
@@ -102,11 +102,8 @@ class DeviceGroup(AirResource, module="air", name="DeviceGroup"):
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         values, opts = split_call(DeviceGroupArgs, args, kwargs, "DeviceGroup")
-        if values.get("rank") is not None:
-            # Two groups claiming one rank would swap places on every `pulumi up`: refuse it in the program.
-            claim_singleton("DeviceGroup", values["rank"], resource_name, "rank")
-        if values.get("display_name") is not None:
-            claim_singleton("DeviceGroup", values["display_name"], resource_name, "display_name")
+        # Two groups claiming one rank would swap places on every `pulumi up`: refuse it in the program.
+        claim_unique(self._definition, values, resource_name)
         self._register(resource_name, values, opts, NESTED)
 
     @classmethod
@@ -159,7 +156,7 @@ class DefaultDeviceGroup(AirResource, module="air", name="DefaultDeviceGroup"):
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         values, opts = split_call(DefaultDeviceGroupArgs, args, kwargs, "DefaultDeviceGroup")
-        claim_singleton("DefaultDeviceGroup", "ungrouped", resource_name, "group")
+        claim_unique(self._definition, {}, resource_name)
         self._register(resource_name, values, opts)
 
     @classmethod

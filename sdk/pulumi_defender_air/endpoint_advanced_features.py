@@ -9,7 +9,7 @@ import pulumi
 
 from defender_air_provider.definitions.endpoint_advanced_features import ENDPOINT_ADVANCED_FEATURES
 
-from ._utilities import AirResource, claim_singleton, split_call
+from ._utilities import AirResource, claim_unique, split_call
 
 
 @dataclass(kw_only=True)
@@ -90,7 +90,7 @@ class EndpointAdvancedFeatures(AirResource, module="air", name="EndpointAdvanced
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         values, opts = split_call(EndpointAdvancedFeaturesArgs, args, kwargs, "EndpointAdvancedFeatures")
         # One settings object per tenant: two resources would undo each other's toggles on every `pulumi up`.
-        claim_singleton("EndpointAdvancedFeatures", "default", resource_name, "settings")
+        claim_unique(self._definition, {}, resource_name)
         self._register(resource_name, values, opts)
 
     @classmethod

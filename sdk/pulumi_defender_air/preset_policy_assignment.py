@@ -10,7 +10,7 @@ import pulumi
 
 from defender_air_provider.definitions.preset_policy_assignment import PRESET_POLICY_ASSIGNMENT
 
-from ._utilities import AirResource, claim_singleton, split_call
+from ._utilities import AirResource, claim_unique, split_call
 from .enums import Preset
 
 
@@ -91,8 +91,7 @@ class PresetPolicyAssignment(AirResource, module="air", name="PresetPolicyAssign
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
         values, opts = split_call(PresetPolicyAssignmentArgs, args, kwargs, "PresetPolicyAssignment")
-        if values.get("preset") is not None:
-            claim_singleton("PresetPolicyAssignment", values["preset"], resource_name, "preset")
+        claim_unique(self._definition, values, resource_name)
         self._register(resource_name, values, opts, NESTED)
 
     @classmethod

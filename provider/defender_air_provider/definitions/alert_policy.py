@@ -11,6 +11,7 @@ from .fields import TENANT_FIELD, Field, Kind, ResourceDefinition
 
 ALERT_POLICY = ResourceDefinition(
     name="AlertPolicy",
+    unique=("name",),
     doc=("An Office 365 alert policy (``*-ProtectionAlert``). Built-in (system) policies are adopted, never "
          "created or removed: only ``enabled``, ``notify_users``, ``notification_enabled`` and the throttle "
          "settings may be set on them, and deleting the resource leaves them as they are; with ``ignore_missing`` a "

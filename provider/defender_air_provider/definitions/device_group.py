@@ -32,6 +32,7 @@ _USER_GROUP_IDS_DOC = "The object IDs `user_groups` resolved to, as assigned on 
 
 DEVICE_GROUP = ResourceDefinition(
     name="DeviceGroup",
+    unique=("display_name", "rank"),
     doc=("A Defender for Endpoint device group with its automation level, membership rules, rank and user access. "
          "Written through the Defender portal's machine-groups API, which replaces the whole collection on every "
          "write: the provider changes only this group and sends every other group back exactly as it read it. "

@@ -8,6 +8,7 @@ docs' argument tables are derived from these definitions or tested against them.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,9 @@ class ResourceDefinition:
     fields: tuple[Field, ...]
     singleton: bool = False  # one per tenant; the id is fixed
     nested: tuple[ObjectType, ...] = field(default=())
+    # Arguments that name the tenant object: two resources of this kind in one program may not share a value (they
+    # would overwrite each other on every `pulumi up`). Empty for a singleton: then the kind itself is claimed.
+    unique: tuple[str, ...] = ()
 
     @property
     def token(self) -> str:
@@ -92,6 +96,49 @@ class ResourceDefinition:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    def claims(self, values: Mapping[str, Any]) -> list[Claim]:
+        """What a resource with these arguments claims in a program: one claim per ``unique`` argument that holds a
+        known value, or the kind itself for a singleton without one. The SDK (``claim_unique``) and the native
+        provider (``native/claims.py``) refuse a second resource with the same claim."""
+        if not self.unique:
+            return [Claim(self.name, "", self.name, self.name)] if self.singleton else []
+        claims = []
+        for name in self.unique:
+            value = values.get(name)
+            if isinstance(value, enum.Enum):
+                value = value.value
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, (str, int)) and not isinstance(value, bool):
+                claims.append(Claim(self.name, name, value, _claim_key(value)))
+        return claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One tenant object a resource manages: ``kind`` and ``argument`` (empty for a singleton) with the ``value`` as
+    given and the ``key`` two claims compare by."""
+
+    kind: str
+    argument: str
+    value: str | int
+    key: str
+
+    def conflict(self, resource: str, other: str) -> str:
+        """The error when ``resource`` makes the claim ``other`` made already."""
+        if not self.argument:
+            return (f"{self.kind} '{resource}' manages the same tenant-wide settings as {self.kind} '{other}': "
+                    f"declare one {self.kind} per program (per provider).")
+        subject = f"{self.argument} {self.value!r}"
+        return (f"{self.kind} '{resource}' claims the same {subject} as {self.kind} '{other}': declare one "
+                f"{self.kind} per {subject} in a program.")
+
+
+def _claim_key(value: str | int) -> str:
+    """Names compare as the services compare them: trimmed, case-insensitive, without the trailing zero-width space
+    some built-in alert policy names carry (docs/wire/security-compliance.md §5.4)."""
+    return str(value).strip().rstrip("\u200b").lower()
 
 
 # Every resource's record of where it was created (handlers/binding.py; docs/configuration.md "Tenant binding").

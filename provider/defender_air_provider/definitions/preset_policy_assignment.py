@@ -25,6 +25,7 @@ RECIPIENT_SCOPE = ObjectType(
 
 PRESET_POLICY_ASSIGNMENT = ResourceDefinition(
     name="PresetPolicyAssignment",
+    unique=("preset",),
     doc=("Assigns the Standard or Strict preset security policy (EOP and Defender for Office 365 rules). The preset "
          "must have been turned on once in the Defender portal; create fails with that instruction otherwise and "
          "changes nothing. Deleting the resource turns the preset off and leaves its recipient conditions."),

@@ -33,7 +33,7 @@ from ..definitions.alert_policy import ALERT_POLICY
 from ..definitions.enums import AlertAggregationType, AlertThreatType
 from . import context
 from .alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, replacement_of, without_zwsp
-from .base import AirProvider, configuration_failures, create_once, failures_named
+from .base import AirDiffResult, AirProvider, configuration_failures, create_once, failures_named
 from .fields import changed_inputs, check_inputs, decode, replaced
 from .values import is_address, is_unknown
 
@@ -258,8 +258,7 @@ class AlertPolicyProvider(AirProvider):
         replaces = replaced(ALERT_POLICY, changed)
         # A new name does not clash with the old one: create the new policy before removing the old. With the same
         # name (a new threat_type only), the old policy must go first.
-        return DiffResult(changes=bool(changed), replaces=replaces,
-                          delete_before_replace=bool(replaces) and "name" not in replaces)
+        return AirDiffResult(changed, replaces, delete_before_replace=bool(replaces) and "name" not in replaces)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         name = str(props["name"]).strip()

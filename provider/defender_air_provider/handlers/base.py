@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.dynamic import CheckFailure, ConfigureRequest, DiffResult, ResourceProvider
 
 from ..core.errors import AlreadyExists, DefenderAirError, OutcomeUnknown
 from ..core.redaction import get_logger
@@ -34,6 +34,16 @@ class AirProvider(ResourceProvider):
         # Fully-qualified keys ("defender-air:tenantId") are not re-namespaced by pulumi.dynamic.Config.
         config = {f"{NAMESPACE}:{key}": req.config.get(f"{NAMESPACE}:{key}") for key in CONFIG_KEYS}
         context.configure(config)
+
+
+class AirDiffResult(DiffResult):
+    """The dynamic provider's ``DiffResult``, plus which properties differ (``diffs``): the native provider answers
+    with them as its detailed diff (the dynamic server ignores the attribute, and has no detailed diff)."""
+
+    def __init__(self, diffs: Iterable[str], replaces: Iterable[str] = (), *,
+                 delete_before_replace: bool = False) -> None:
+        self.diffs = sorted(set(diffs))
+        super().__init__(changes=bool(self.diffs), replaces=list(replaces), delete_before_replace=delete_before_replace)
 
 
 def configuration_failures(needs: tuple[str, ...] = ()) -> list[CheckFailure]:

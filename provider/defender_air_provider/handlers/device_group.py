@@ -19,7 +19,7 @@ from ..core.errors import DefenderAirError
 from ..core.redaction import get_logger
 from ..definitions.device_group import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
 from . import context
-from .base import AirProvider, configuration_failures, failures_named
+from .base import AirDiffResult, AirProvider, configuration_failures, failures_named
 from .fields import changed_inputs, check_inputs, decode
 from .values import as_int, fold, is_unknown, str_list
 
@@ -236,7 +236,7 @@ class DeviceGroupProvider(AirProvider):
         # adopt_existing is a create-time instruction: flipping it later changes nothing in the portal.
         changed = changed_inputs(DEVICE_GROUP, olds, news, compare={"rules": _rules_equal, "rank": rank_met},
                                  ignore=("adopt_existing",))
-        return DiffResult(changes=bool(changed), replaces=[])
+        return AirDiffResult(changed)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = Spec.from_props(decode(DEVICE_GROUP, props))
@@ -336,7 +336,7 @@ class DefaultDeviceGroupProvider(AirProvider):
         return CheckResult(inputs, configuration_failures(_needs(inputs)) + _without_failed(failures, more))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return DiffResult(changes=bool(changed_inputs(DEFAULT_DEVICE_GROUP, olds, news)), replaces=[])
+        return AirDiffResult(changed_inputs(DEFAULT_DEVICE_GROUP, olds, news))
 
     def _converge(self, props: dict[str, Any], known_ids: list[str] | None) -> tuple[str, dict[str, Any]]:
         spec = Spec(None, str(props.get("automation_level")), None, (), None,

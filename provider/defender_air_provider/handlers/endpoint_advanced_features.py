@@ -16,7 +16,7 @@ from ..core.errors import DefenderAirError
 from ..core.redaction import get_logger
 from ..definitions.endpoint_advanced_features import ENDPOINT_ADVANCED_FEATURES
 from . import context
-from .base import AirProvider, configuration_failures, failures_named
+from .base import AirDiffResult, AirProvider, configuration_failures, failures_named
 from .fields import changed_inputs, check_inputs
 
 LOG = get_logger()
@@ -52,7 +52,7 @@ class EndpointAdvancedFeaturesProvider(AirProvider):
         return CheckResult(inputs, configuration_failures(("portal",)) + failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return DiffResult(changes=bool(changed_inputs(ENDPOINT_ADVANCED_FEATURES, olds, news)), replaces=[])
+        return AirDiffResult(changed_inputs(ENDPOINT_ADVANCED_FEATURES, olds, news))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         with failures_named(KIND, ID, "create"):

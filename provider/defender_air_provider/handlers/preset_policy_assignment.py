@@ -17,7 +17,7 @@ from ..core.errors import DefenderAirError, NotFound, PermissionDenied
 from ..core.redaction import get_logger
 from ..definitions.preset_policy_assignment import PRESET_POLICY_ASSIGNMENT, RECIPIENT_SCOPE
 from . import context
-from .base import AirProvider, configuration_failures, create_once, failures_named
+from .base import AirDiffResult, AirProvider, configuration_failures, create_once, failures_named
 from .fields import changed_inputs, check_inputs, replaced
 from .values import as_bool, is_address, is_domain, str_list
 
@@ -99,16 +99,19 @@ class PresetPolicyAssignmentProvider(AirProvider):
         replaces = replaced(PRESET_POLICY_ASSIGNMENT, changed)
         if replaces:
             # Another preset is another pair of rules: turn the new one on before the old one off.
-            return DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
+            return AirDiffResult(changed, replaces, delete_before_replace=False)
         if changed:
-            return DiffResult(changes=True, replaces=[])
+            return AirDiffResult(changed)
         old, new = Desired.from_props(olds), Desired.from_props(news)
         expected = _state(new.enabled)
         # The live rule states as last read (create, update or refresh): drift to repair shows here.
         eop_drift = olds.get("eop_rule_state", expected) != expected
         atp_drift = old.defender_for_office365 and new.defender_for_office365 and (
             olds.get("atp_rule_state") != expected or olds.get("atp_rule_in_sync") is False)
-        return DiffResult(changes=eop_drift or atp_drift, replaces=[])
+        drifted = ["eop_rule_state"] if eop_drift else []
+        if atp_drift:
+            drifted.append("atp_rule_in_sync" if olds.get("atp_rule_state") == expected else "atp_rule_state")
+        return AirDiffResult(drifted)
 
     # ------------------------------------------------------------------ create / update
     def create(self, props: dict[str, Any]) -> CreateResult:
