@@ -16,10 +16,12 @@ Run: ``./run bench --only mixed`` / ``--only scaling`` (``--only scale`` runs bo
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pulumi_defender_air as air
@@ -493,9 +495,9 @@ def run_scaling(count: int) -> ScalingFigures:
     return ScalingFigures(count, seconds, create_requests, lists, delete_requests)
 
 
-def print_scaling(small: ScalingFigures, large: ScalingFigures) -> None:
-    print(f"AlertPolicy creates, {WORKERS} at a time, fresh tenants (targets: time ratio <= 5x for 4x the policies, "
-          "<= 2.2 requests per create, <= 2 per delete):")
+def print_scaling(small: ScalingFigures, large: ScalingFigures, commit: str = "") -> None:
+    print(f"AlertPolicy creates, {WORKERS} at a time, fresh tenants{commit} (targets: time ratio <= 5x for 4x the "
+          "policies, <= 2.2 requests per create, <= 2 per delete):")
     print(f"  {'policies':>8} {'create wall':>12} {'per create':>11} {'Get-ProtectionAlert/create':>27} "
           f"{'per delete':>11}")
     for f in (small, large):
@@ -505,7 +507,19 @@ def print_scaling(small: ScalingFigures, large: ScalingFigures) -> None:
           "(target <= 5x)")
 
 
-def main(parts: Sequence[str] = ("mixed", "scaling"), commit: str = "") -> None:
+def commit_label() -> str:
+    """`` (commit abc1234)``, `` (commit abc1234 + local changes)`` or empty outside a git checkout."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent)
+        return done.stdout.strip() if done.returncode == 0 else ""
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return ""
+    return f" (commit {commit}{' + local changes' if git('status', '--porcelain', '--untracked-files=no') else ''})"
+
+
+def main(parts: Sequence[str] = ("mixed", "scaling")) -> None:
+    commit = commit_label()
     if "mixed" in parts:
         for throttled in (False, True):
             result = run_mixed(throttled=throttled)
@@ -513,4 +527,4 @@ def main(parts: Sequence[str] = ("mixed", "scaling"), commit: str = "") -> None:
             if not throttled:
                 print_minimum(result)
     if "scaling" in parts:
-        print_scaling(run_scaling(200), run_scaling(800))
+        print_scaling(run_scaling(200), run_scaling(800), commit)
