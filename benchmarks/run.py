@@ -1,11 +1,15 @@
 """Benchmark figures (printed, never asserted): provider cold start and HTTP requests per operation.
 
-Run: ``./run bench`` (or ``.venv/bin/python benchmarks/run.py [--runs N]``).
+Run: ``./run bench`` (or ``.venv/bin/python benchmarks/run.py [--runs N] [--only PART ...]``); ``--only`` takes
+cold-start, requests, mixed, scaling, scale (mixed and scaling) or export. docs/performance.md explains the figures.
 
 * Cold start: spawn of ``python -u -m pulumi.dynamic`` to the first answered Check, for our provider and
   for a trivial by-reference provider measured in the same run (``benchmarks/cold_start.py``).
 * Requests per operation: each engine step of a resource through the real dynamic-provider server
   (``tests/harness/engine.py``) against the emulator, counted by the emulator's request log.
+* Scale (``benchmarks/scale.py``): a mixed program of ~290 resources through create, no-op up, refresh, update and
+  delete, without faults and with 10% of all requests throttled, against the minimum requests per phase; and the
+  creates of 200 and of 800 alert policies.
 * Export: ``defender-air export`` of an emulator tenant with 100 device groups and 100 custom alert policies, the
   real CLI in a subprocess (spawn to exit) and ``export_tenant`` in process, with the requests per backend against
   the minimum (one list per kind, one Graph lookup per distinct user-group name).
@@ -28,6 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import pulumi_defender_air as air  # noqa: E402
+from benchmarks import scale  # noqa: E402
 from benchmarks.cold_start import measure_cold_start  # noqa: E402
 from defender_air_provider.core.http import RetryPolicy  # noqa: E402
 from defender_air_provider.export.files import export_tenant  # noqa: E402
@@ -90,33 +95,6 @@ def alert_policy_registration(i: int) -> Registration:
     return capture_registration(lambda: air.AlertPolicy(
         f"bench-{i}", name=f"Benchmark policy {i}", category="Others", threat_type="Activity",
         operations=["SearchRemoved"], aggregation_type="None", notify_users=["secops@contoso.onmicrosoft.com"]))
-
-
-def alert_policy_cycle(engine: Engine, tenant: FakeTenant, count_: int, throttled: bool) -> None:
-    """create / no-op up / refresh / delete of ``count_`` alert policies, 4 at a time like `pulumi up`."""
-    regs = [alert_policy_registration(i) for i in range(count_)]
-    tenant.faults.clear()
-    if throttled:  # every 10th request answers 429 with Retry-After: 1
-        tenant.faults.throttle("compliance", None, retry_after=1, times=count_, every=10)
-    figures: list[str] = []
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for phase in ("create", "no-op up", "refresh", "delete"):
-            tenant.log.clear()
-            started = time.perf_counter()
-            if phase == "create":
-                states = [r.state for r in pool.map(engine.up, regs)]
-            elif phase == "no-op up":
-                list(pool.map(engine.up, regs, states))
-            elif phase == "refresh":
-                refreshed = list(pool.map(engine.refresh, states))
-                assert all(refreshed)
-            else:
-                list(pool.map(engine.destroy, states))
-            seconds = time.perf_counter() - started
-            lists = tenant.log.count("compliance", "Get-ProtectionAlert")
-            figures.append(f"{phase} {seconds:.1f} s ({tenant.log.count()} requests, {lists} Get-ProtectionAlert)")
-    label = "with 429s injected" if throttled else "no faults"
-    print(f"AlertPolicy x{count_} through the engine harness, {label}: " + "; ".join(figures))
 
 
 def device_groups(engine: Engine, tenant: FakeTenant) -> None:
@@ -254,26 +232,33 @@ def export_benchmark(groups: int = 100, policies: int = 100, entra_names: int = 
           f"{minimum - len(EXPORT_LISTS)} Graph lookups (distinct user-group names); target: under 5 s, at most 2x")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--resources", type=int, default=200, help="resources per lifecycle cycle")
-    args = parser.parse_args(argv)
-    cold_start(args.runs)
-    tenant = FakeTenant("presets_on")
-    factory = EngineFactory()
-    try:
-        with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
-            engine = factory(config={"defender-air:emulatorUrl": server.url})
-            requests_per_operation(engine, tenant)
-            advanced_features(engine, tenant)
-            alert_policy_cycle(engine, tenant, args.resources, throttled=False)
-            alert_policy_cycle(engine, tenant, args.resources, throttled=True)
-            device_groups(engine, tenant)
-    finally:
-        factory.close()
-    export_benchmark()
+PARTS = ("cold-start", "requests", "mixed", "scaling", "export")
+GROUPS = {"scale": ("mixed", "scaling")}  # --only scale: both parts of benchmarks/scale.py
 
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="cold-start runs (median)")
+    parser.add_argument("--only", action="append", choices=(*PARTS, *GROUPS),
+                        help="run only this part (repeatable); default: all of " + ", ".join(PARTS))
+    args = parser.parse_args(argv)
+    chosen = {part for name in args.only or PARTS for part in GROUPS.get(name, (name,))}
+    if "cold-start" in chosen:
+        cold_start(args.runs)
+    if "requests" in chosen:
+        tenant = FakeTenant("presets_on")
+        factory = EngineFactory()
+        try:
+            with EmulatorServer(tenant, host="127.0.0.1", port=0) as server:
+                engine = factory(config={"defender-air:emulatorUrl": server.url})
+                requests_per_operation(engine, tenant)
+                advanced_features(engine, tenant)
+                device_groups(engine, tenant)
+        finally:
+            factory.close()
+    scale.main([part for part in ("mixed", "scaling") if part in chosen])
+    if "export" in chosen:
+        export_benchmark()
 
 if __name__ == "__main__":
     main()

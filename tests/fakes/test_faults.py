@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from defender_air_provider.fakes.base import FakeRequest
 from defender_air_provider.fakes.tenant import FakeTenant
 
 from ._wire import TOKEN, exo_client, invoke
@@ -114,3 +115,18 @@ def test_throttle_comes_before_auth(tenant: FakeTenant, client: httpx.Client) ->
     tenant.faults.throttle("exchange", retry_after=3)
     response = invoke(client, "Get-EOPProtectionPolicyRule")
     assert response.status_code == 429 and response.headers["retry-after"] == "3"
+
+
+def test_throttle_of_every_service_counts_across_them_all(tenant: FakeTenant) -> None:
+    """``service=None``: one fault over every backend (a benchmark's "10% of all requests"), counted across them."""
+    tenant.faults.throttle(None, retry_after=1, times=2, every=3)
+    portal = FakeRequest("GET", "/apiproxy/mtp/rbacManagementApi/rbac/machine_groups", "http://emulator/portal")
+    exchange = FakeRequest("POST", "/adminapi/beta/tenant/InvokeCommand", "http://emulator/exchange",
+                           headers={"authorization": f"Bearer {TOKEN}"},
+                           body=b'{"CmdletInput": {"CmdletName": "Get-EOPProtectionPolicyRule", "Parameters": {}}}')
+    statuses = [tenant.dispatch(service, request).status
+                for service, request in [("portal", portal), ("exchange", exchange)] * 4]
+    assert statuses == [200, 200, 429, 200, 200, 429, 200, 200]  # the 3rd and 6th request, whatever the backend
+    assert [e.operation for e in tenant.log.entries][2] == "GET machine_groups"
+    assert [e.operation for e in tenant.log.entries][5] == "Get-EOPProtectionPolicyRule"
+    assert tenant.faults.pending() == 0

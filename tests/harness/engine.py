@@ -629,7 +629,7 @@ class ProviderProcess:
         python: str = sys.executable,
         command: Sequence[str] | None = None,
         start_timeout: float = 30.0,
-        rpc_timeout: float = 60.0,
+        rpc_timeout: float = 60.0,  # enough for unthrottled test steps; see tests/harness/deadline.py
     ) -> None:
         self.project = project
         self.rpc_timeout = rpc_timeout
@@ -906,10 +906,14 @@ class Engine:
         secret_config: Iterable[str] = (),
         env: Mapping[str, str] | None = None,
         cwd: str | os.PathLike[str] | None = None,
+        rpc_timeout: float | None = None,
     ) -> Engine:
         """Start a provider and do what the engine does before the first step: GetPluginInfo,
-        then Configure (always sent, even with empty config)."""
+        then Configure (always sent, even with empty config). ``rpc_timeout``: the per-call deadline
+        (default: ``ProviderProcess``'s; steps under injected throttling need ``deadline.step_deadline()``)."""
         process = ProviderProcess(project=project, env=env, cwd=cwd).start()
+        if rpc_timeout is not None:
+            process.rpc_timeout = rpc_timeout
         try:
             process.get_plugin_info()
             process.configure(config or {}, secret_config)
@@ -1145,9 +1149,11 @@ class EngineFactory:
         *,
         stack: str = DEFAULT_STACK,
         cwd: str | os.PathLike[str] | None = None,
+        rpc_timeout: float | None = None,
     ) -> Engine:
         engine = Engine.start(
-            project=project, stack=stack, config=config, secret_config=secret_config, env=env, cwd=cwd
+            project=project, stack=stack, config=config, secret_config=secret_config, env=env, cwd=cwd,
+            rpc_timeout=rpc_timeout,
         )
         with self._lock:
             self._engines.append(engine)

@@ -93,7 +93,7 @@ class Fault:
     """
 
     kind: str
-    service: str
+    service: str | None  # a FakeTenant service name; None = every service (one count across them all)
     operation: str | None = None  # case-insensitive exact match on ServiceFake.operation(); None = any
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
@@ -103,7 +103,7 @@ class Fault:
     seen: int = 0
 
     def matches(self, service: str, operation: str) -> bool:
-        return self.service == service and (
+        return (self.service is None or self.service == service) and (
             self.operation is None or self.operation.lower() == operation.lower()
         )
 
@@ -120,7 +120,7 @@ class Faults:
             self._faults.append(fault)
         return fault
 
-    def throttle(self, service: str, operation: str | None = None, *, retry_after: int = 1,
+    def throttle(self, service: str | None, operation: str | None = None, *, retry_after: int = 1,
                  times: int = 1, every: int = 1) -> Fault:
         body = json.dumps({"error": {"code": "TooManyRequests", "message": "Too many requests"}}).encode()
         return self.add(Fault("throttle", service, operation, 429, {"Retry-After": str(retry_after),

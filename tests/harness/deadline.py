@@ -1,0 +1,109 @@
+"""The per-call deadline a harness engine needs when the emulator injects faults, derived from the provider's own
+retry constants rather than picked by hand.
+
+An engine step is one gRPC call to the provider (Check, Create, Read, Update, Delete). Under a throttling fault a step
+legitimately takes as long as the provider's retry schedule allows, and longer when it first waits for other steps:
+the device-group and advanced-features stores write one at a time per process, and the dynamic-provider server runs
+``DYNAMIC_SERVER_WORKERS`` steps at once. :func:`step_deadline` adds that up from
+
+* ``RetryPolicy`` (``core/http.py``): every send is tried ``max_attempts`` times; a 429 with ``Retry-After: s``
+  waits ``min(s, max_retry_after)`` between attempts;
+* the visibility waits after a write: ``visibility_attempts`` (the constructors' defaults, read from their
+  signatures) reads with ``tenacity.wait_random_exponential(multiplier, max)`` between them, whose worst wait before
+  read ``n + 1`` is ``min(max, multiplier * 2 ** (n - 1))``. The multiplier and cap are literals inside the clients, so
+  they are repeated in ``VISIBILITY_WAITS`` with the line that holds them; ``tests/harness/test_deadline.py`` runs the
+  clients' own waits with a recording sleep and the largest random draws, so a raised cap or attempt count fails that
+  test instead of silently outgrowing the deadline.
+
+The default ``ProviderProcess.rpc_timeout`` (60 s) stays for the test suite, whose steps run without throttling and
+where a hang should fail fast; the benchmarks, which throttle, pass ``step_deadline()`` per engine.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+from defender_air_provider.clients.advanced_features import AdvancedFeaturesStore
+from defender_air_provider.clients.alert_policies import AlertPoliciesClient
+from defender_air_provider.clients.device_groups.store import DeviceGroupStore
+from defender_air_provider.core.http import RetryPolicy
+
+DYNAMIC_SERVER_WORKERS = 4
+"""``pulumi/dynamic/__main__.py``: ``grpc.server(futures.ThreadPoolExecutor(max_workers=4))``, one provider shared by
+them: at most this many steps run at once, so a step queues behind at most this many minus one."""
+
+REQUEST_SECONDS = 1.0
+"""Allowance for one request's own round trip to the loopback emulator (a fault answers at once; the largest list in
+the benchmarks, 800 alert policies, answers in well under a second)."""
+
+
+def _default(cls: type, parameter: str) -> int:
+    value = inspect.signature(cls).parameters[parameter].default
+    assert isinstance(value, int), (cls, parameter)
+    return value
+
+
+@dataclass(frozen=True)
+class VisibilityWait:
+    """A bounded read-until-visible loop: ``attempts`` reads, ``wait_random_exponential(multiplier, max=cap)``."""
+
+    attempts: int
+    multiplier: float
+    cap: float
+
+    def worst_sleep(self) -> float:
+        """The longest total wait: each wait at its upper bound, all ``attempts - 1`` of them."""
+        return sum(min(self.cap, self.multiplier * 2 ** (n - 1)) for n in range(1, self.attempts))
+
+
+VISIBILITY_WAITS: dict[str, VisibilityWait] = {
+    # clients/alert_policies.py, AlertPoliciesClient.wait_until_visible: wait_random_exponential(multiplier=0.5, max=30)
+    "alert policy": VisibilityWait(_default(AlertPoliciesClient, "visibility_attempts"), 0.5, 30.0),
+    # clients/device_groups/store.py, DeviceGroupStore._wait_until: wait_random_exponential(multiplier=0.5, max=20)
+    "device group": VisibilityWait(_default(DeviceGroupStore, "visibility_attempts"), 0.5, 20.0),
+    # clients/advanced_features.py, AdvancedFeaturesStore._wait_until: wait_random_exponential(multiplier=0.5, max=15)
+    "advanced features": VisibilityWait(_default(AdvancedFeaturesStore, "visibility_attempts"), 0.5, 15.0),
+}
+
+
+def send_worst_sleep(retry_after: float, retry: RetryPolicy | None = None) -> float:
+    """One ``HttpClient.send`` answered 429 ``Retry-After: retry_after`` on every attempt but the last."""
+    policy = retry or RetryPolicy()
+    return (policy.max_attempts - 1) * min(retry_after, policy.max_retry_after)
+
+
+@dataclass(frozen=True)
+class StepSchedule:
+    """The worst case of one step: how many sends it makes and its visibility waits."""
+
+    name: str
+    sends: int
+    visibility_sleep: float
+
+    def seconds(self, retry_after: float, retry: RetryPolicy | None = None) -> float:
+        attempts = (retry or RetryPolicy()).max_attempts
+        return (self.sends * (send_worst_sleep(retry_after, retry) + attempts * REQUEST_SECONDS)
+                + self.visibility_sleep)
+
+
+def worst_steps() -> list[StepSchedule]:
+    """The longest steps of each kind that writes and then waits to see its write (reads are one send each)."""
+    alert, group, features = (VISIBILITY_WAITS[k] for k in ("alert policy", "device group", "advanced features"))
+    return [
+        # Create of a custom policy: the list, New-ProtectionAlert, then reads until it is visible.
+        StepSchedule("AlertPolicy create", 2 + alert.attempts, alert.worst_sleep()),
+        # Any device-group write: a settled read that waits for an earlier change of this process, the PUT, then
+        # reads until this change is visible (DeviceGroupStore.write).
+        StepSchedule("DeviceGroup write", 2 * group.attempts + 1, 2 * group.worst_sleep()),
+        # Advanced features: read, save, reads until visible, then the tenant context for the output.
+        StepSchedule("EndpointAdvancedFeatures write", 3 + features.attempts, features.worst_sleep()),
+    ]
+
+
+def step_deadline(retry_after: float = 1.0, concurrent_steps: int = DYNAMIC_SERVER_WORKERS,
+                  retry: RetryPolicy | None = None) -> float:
+    """Seconds one engine step may take when every backend answers 429 ``Retry-After: retry_after`` at any time:
+    the slowest step's worst schedule, times ``concurrent_steps`` (it may queue behind the others' writes)."""
+    slowest = max(step.seconds(retry_after, retry) for step in worst_steps())
+    return concurrent_steps * slowest
