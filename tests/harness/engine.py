@@ -94,29 +94,32 @@ _T = TypeVar("_T")
 # --------------------------------------------------------------------------------------------------
 
 
-def _engine_plain(value: Any) -> Any:
+def _engine_plain(value: Any, keep_secrets: bool = False) -> Any:
     """Turn a Python value into what the engine puts on the wire for a provider that declined
     secrets: secrets unwrapped at any depth (``KeepSecrets: false``), ``Unknown`` as the sentinel
-    string, tuples as lists."""
+    string, tuples as lists. With ``keep_secrets`` (a provider that accepts secrets), secrets stay
+    wrapped in the secret signature."""
     if isinstance(value, Unknown):
         return rpc.UNKNOWN
     if rpc.is_rpc_secret(value):
-        return _engine_plain(rpc.unwrap_rpc_secret(value))
+        inner = _engine_plain(rpc.unwrap_rpc_secret(value), keep_secrets)
+        return {rpc._special_sig_key: rpc._special_secret_sig, "value": inner} if keep_secrets else inner
     if isinstance(value, Mapping):
-        return {str(k): _engine_plain(v) for k, v in value.items()}
+        return {str(k): _engine_plain(v, keep_secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_engine_plain(v) for v in value]
+        return [_engine_plain(v, keep_secrets) for v in value]
     return value
 
 
-def to_wire(props: Mapping[str, Any]) -> struct_pb2.Struct:
-    """Encode a property map like the engine does when it calls a dynamic provider.
+def to_wire(props: Mapping[str, Any], keep_secrets: bool = False) -> struct_pb2.Struct:
+    """Encode a property map like the engine does when it calls a dynamic provider (secrets
+    unwrapped) or, with ``keep_secrets``, a provider that accepts secrets.
 
     Top-level ``None`` values are dropped (the engine marshals with ``SkipNulls``; the Python SDK
     never sends them either). Numbers become doubles, which is why ``1`` comes back as ``1.0``.
     """
     struct = struct_pb2.Struct()
-    struct.update({k: _engine_plain(v) for k, v in props.items() if v is not None})
+    struct.update({k: _engine_plain(v, keep_secrets) for k, v in props.items() if v is not None})
     return struct
 
 
@@ -896,6 +899,11 @@ class Engine:
         self._calls: list[ProviderCall] = []
         self._calls_lock = threading.Lock()
 
+    def _to_wire(self, props: Mapping[str, Any]) -> struct_pb2.Struct:
+        """How this engine encodes properties for its provider: secrets unwrapped, as for the dynamic provider
+        (which declines secrets); ``NativeEngine`` keeps them."""
+        return to_wire(props)
+
     @classmethod
     def start(
         cls,
@@ -965,8 +973,8 @@ class Engine:
                 urn=urn,
                 name=reg.name,
                 type=reg.type_token,
-                olds=to_wire(olds_inputs or {}),
-                news=to_wire(reg.inputs),
+                olds=self._to_wire(olds_inputs or {}),
+                news=self._to_wire(reg.inputs),
             ),
         )
         return CheckOutcome(
@@ -985,9 +993,9 @@ class Engine:
                 urn=state.urn,
                 name=name,
                 type=type_token,
-                olds=to_wire(state.outputs),
-                news=to_wire(news),
-                old_inputs=to_wire(state.inputs),
+                olds=self._to_wire(state.outputs),
+                news=self._to_wire(news),
+                old_inputs=self._to_wire(state.inputs),
             ),
         )
         return DiffOutcome(
@@ -1001,7 +1009,7 @@ class Engine:
         response = self._rpc(
             "Create",
             urn,
-            provider_pb2.CreateRequest(urn=urn, name=name, type=type_token, properties=to_wire(inputs)),
+            provider_pb2.CreateRequest(urn=urn, name=name, type=type_token, properties=self._to_wire(inputs)),
         )
         if not response.id:
             raise EngineError(f"{urn}: provider returned an empty id from Create")
@@ -1017,9 +1025,9 @@ class Engine:
                 urn=state.urn,
                 name=name,
                 type=type_token,
-                olds=to_wire(state.outputs),
-                news=to_wire(news),
-                old_inputs=to_wire(state.inputs),
+                olds=self._to_wire(state.outputs),
+                news=self._to_wire(news),
+                old_inputs=self._to_wire(state.inputs),
             ),
         )
         return ResourceState(state.urn, state.id, dict(news), from_wire(response.properties))
@@ -1073,8 +1081,8 @@ class Engine:
                 urn=state.urn,
                 name=name,
                 type=type_token,
-                properties=to_wire(state.outputs),
-                inputs=to_wire(state.inputs),
+                properties=self._to_wire(state.outputs),
+                inputs=self._to_wire(state.inputs),
             ),
         )
         if not response.id:
@@ -1097,7 +1105,7 @@ class Engine:
                 urn=urn,
                 name=read.name,
                 type=read.type_token,
-                properties=to_wire(read.properties),
+                properties=self._to_wire(read.properties),
             ),
         )
         if not response.id:
@@ -1115,8 +1123,8 @@ class Engine:
                 urn=state.urn,
                 name=name,
                 type=type_token,
-                properties=to_wire(state.outputs),
-                old_inputs=to_wire(state.inputs),
+                properties=self._to_wire(state.outputs),
+                old_inputs=self._to_wire(state.inputs),
             ),
         )
 
@@ -1136,6 +1144,8 @@ class EngineFactory:
     """Starts one :class:`Engine` (provider process) per call and stops them all on ``close``.
     The pytest fixtures in ``tests/conftest.py`` are thin wrappers around it."""
 
+    engine_class: type[Engine] = Engine  # ``tests/harness/native.py`` starts the native plugin instead
+
     def __init__(self) -> None:
         self._engines: list[Engine] = []
         self._lock = threading.Lock()
@@ -1151,7 +1161,7 @@ class EngineFactory:
         cwd: str | os.PathLike[str] | None = None,
         rpc_timeout: float | None = None,
     ) -> Engine:
-        engine = Engine.start(
+        engine = self.engine_class.start(
             project=project, stack=stack, config=config, secret_config=secret_config, env=env, cwd=cwd,
             rpc_timeout=rpc_timeout,
         )

@@ -5,10 +5,12 @@ The handlers were written for ``pulumi.dynamic``, which hands them plain dicts: 
 both (docs/native-provider.md):
 
 * inbound: a secret is unwrapped (its top-level key is remembered, so the same output goes back secret), an unknown
-  (``Computed``) becomes ``Unknown()``; numbers stay floats, as the engine sends them (the handlers' ``check`` turns
+  (``Computed``, or the engine's sentinel string, which the SDK's unmarshalling leaves as a string) becomes
+  ``Unknown()``; numbers stay floats, as the engine sends them (the handlers' ``check`` turns
   whole numbers into ``int``, ``decode`` does it again later, docs/wire/pulumi-engine.md §5.1);
 * outbound: ``int`` becomes a float (the wire has only doubles; ``PropertyValue`` refuses ``int``), a str enum its
-  value, ``Unknown()`` a ``Computed``, and every top-level key that was secret on the way in is secret again.
+  value, ``Unknown()`` the engine's unknown sentinel (the SDK cannot marshal a ``Computed``), and every top-level key
+  that was secret on the way in is secret again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from pulumi.output import Unknown
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.runtime import rpc
 
 Wire = dict[str, PropertyValue]
 
@@ -26,7 +29,8 @@ Wire = dict[str, PropertyValue]
 def plain(value: PropertyValue) -> Any:
     """One engine value as a handler takes it."""
     inner = value.value
-    if isinstance(inner, Computed):
+    # The engine sends an unknown as the sentinel string, which PropertyValue.unmarshal (3.272) passes on as a string.
+    if isinstance(inner, Computed) or inner == rpc.UNKNOWN:
         return Unknown()
     if isinstance(inner, Mapping):
         return {key: plain(item) for key, item in inner.items()}
@@ -47,7 +51,8 @@ def secret_keys(*maps: Mapping[str, PropertyValue] | None) -> frozenset[str]:
 def to_wire(value: Any, secret: bool = False) -> PropertyValue:
     """One handler value as the engine takes it."""
     if isinstance(value, Unknown):
-        return PropertyValue(Computed(), is_secret=secret)
+        # The engine's own encoding: PropertyValue.marshal (3.272) cannot send a Computed.
+        return PropertyValue(rpc.UNKNOWN, is_secret=secret)
     if isinstance(value, enum.Enum):
         return to_wire(value.value, secret)
     if value is None or isinstance(value, (bool, str)):
