@@ -16,12 +16,15 @@ import asyncio
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core.errors import DefenderAirError
 from .core.http import RetryPolicy
 from .core.redaction import REDACTOR
 from .core.settings import EMULATOR_TENANT_ID, Settings
+
+if TYPE_CHECKING:  # msgraph is imported lazily at run time
+    from msgraph import GraphServiceClient
 
 PASS, FAIL, WARN, SKIPPED = "pass", "fail", "warn", "skipped"
 
@@ -239,7 +242,7 @@ class GraphReader:
         finally:
             await http.aclose()
 
-    async def _facts(self, client: Any, app_id: str | None) -> GraphFacts:
+    async def _facts(self, client: GraphServiceClient, app_id: str | None) -> GraphFacts:
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
         # GET /v1.0/subscribedSkus (docs/wire/microsoft-graph.md §3.1).

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..core.credentials import TokenSource
 from ..core.errors import NotFound, PermissionDenied, ServiceError, Throttled
@@ -21,12 +21,21 @@ from ..core.http import ConnectFailure
 from ..core.redaction import REDACTOR
 from .device_groups.wire import UserGroup
 
+if TYPE_CHECKING:  # msgraph is imported lazily at run time (see above)
+    from msgraph import GraphServiceClient
+
 T = TypeVar("T")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class AmbiguousGroupError(ServiceError):
     pass
+
+
+class RefreshableTokens(Protocol):
+    """The token provider behind a Graph client: ``force_refresh`` makes its next token a new one."""
+
+    force_refresh: bool
 
 
 def is_object_id(value: str) -> bool:
@@ -48,7 +57,7 @@ class EntraGroupResolver:
         if not wanted:
             return []
 
-        async def resolve_all(client: Any, tokens: Any) -> list[UserGroup]:
+        async def resolve_all(client: GraphServiceClient, tokens: RefreshableTokens) -> list[UserGroup]:
             found = []
             for value in wanted:  # one at a time: an error names the first value that fails
                 found.append(await _retrying_401(tokens, value, functools.partial(self._lookup, client, value),
@@ -65,7 +74,7 @@ class EntraGroupResolver:
         if not wanted:
             return {}
 
-        async def look_up_all(client: Any, tokens: Any) -> dict[str, list[UserGroup]]:
+        async def look_up_all(client: GraphServiceClient, tokens: RefreshableTokens) -> dict[str, list[UserGroup]]:
             gate = asyncio.Semaphore(concurrency)
 
             async def one(name: str) -> list[UserGroup]:
@@ -83,7 +92,7 @@ class EntraGroupResolver:
 
         return asyncio.run(self._with_client(look_up_all))
 
-    async def _with_client(self, work: Callable[[Any, Any], Awaitable[T]]) -> T:
+    async def _with_client(self, work: Callable[[GraphServiceClient, RefreshableTokens], Awaitable[T]]) -> T:
         """Run ``work(client, token_provider)`` with a Graph client of its own (one per call: the resolver is shared
         by the provider's worker threads, each with its own event loop)."""
         import httpx
@@ -122,7 +131,7 @@ class EntraGroupResolver:
         finally:
             await http.aclose()
 
-    async def _matches(self, client: Any, name: str) -> list[UserGroup]:
+    async def _matches(self, client: GraphServiceClient, name: str) -> list[UserGroup]:
         """The groups whose display name equals ``name`` (at most five)."""
         from kiota_abstractions.base_request_configuration import RequestConfiguration
         from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
@@ -133,7 +142,7 @@ class EntraGroupResolver:
         page = await client.groups.get(request_configuration=RequestConfiguration(query_parameters=query))
         return [UserGroup(str(g.id), str(g.display_name or name)) for g in (page.value if page else None) or []]
 
-    async def _lookup(self, client: Any, value: str) -> UserGroup:
+    async def _lookup(self, client: GraphServiceClient, value: str) -> UserGroup:
         if is_object_id(value):
             group = await client.groups.by_group_id(value).get()
             return UserGroup(str(group.id), str(group.display_name or ""))
@@ -149,7 +158,7 @@ class EntraGroupResolver:
         return matches[0]
 
 
-async def _retrying_401(token_provider: Any, value: str, call: Callable[[], Awaitable[T]],
+async def _retrying_401(token_provider: RefreshableTokens, value: str, call: Callable[[], Awaitable[T]],
                         emulator_url: str | None = None) -> T:
     """``call``, once more with a new token after a 401 (the token may have expired or been revoked), as the HTTP
     layer does; any other Graph error is classified."""
