@@ -88,6 +88,7 @@ def test_refresh_with_a_refused_configuration_fails_and_never_reports_the_object
             "defender_air_provider.core.settings.InvalidConfiguration: DefaultDeviceGroup 'Ungrouped devices "
             "(default)' (read): defender-air:tenantId (or AZURE_TENANT_ID) must be the tenant GUID")
     else:  # native: the provider fails CheckConfig, so no Read is sent
+        assert isinstance(caught.value, CheckFailed)
         reason = caught.value.failures[0][1]
         assert reason.startswith("defender-air:tenantId (or AZURE_TENANT_ID) must be the tenant GUID")
     assert tenant.log.count() == 0
