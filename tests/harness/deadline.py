@@ -9,11 +9,9 @@ the device-group and advanced-features stores write one at a time per process, a
 * ``RetryPolicy`` (``core/http.py``): every send is tried ``max_attempts`` times; a 429 with ``Retry-After: s``
   waits ``min(s, max_retry_after)`` between attempts;
 * the visibility waits after a write: ``visibility_attempts`` (the constructors' defaults, read from their
-  signatures) reads with ``tenacity.wait_random_exponential(multiplier, max)`` between them, whose worst wait before
-  read ``n + 1`` is ``min(max, multiplier * 2 ** (n - 1))``. The multiplier and cap are literals inside the clients, so
-  they are repeated in ``VISIBILITY_WAITS`` with the line that holds them; ``tests/harness/test_deadline.py`` runs the
-  clients' own waits with a recording sleep and the largest random draws, so a raised cap or attempt count fails that
-  test instead of silently outgrowing the deadline.
+  signatures) reads with the client's ``Backoff`` between them (``core/backoff.py``, the constants the clients wait
+  with). ``tests/harness/test_deadline.py`` also runs the clients' own waits with a recording sleep and the largest
+  random draws, so the formula cannot drift from what the clients do.
 
 The default ``ProviderProcess.rpc_timeout`` (60 s) stays for the test suite, whose steps run without throttling and
 where a hang should fail fast; the benchmarks, which throttle, pass ``step_deadline()`` per engine.
@@ -27,6 +25,12 @@ from dataclasses import dataclass
 from defender_air_provider.clients.advanced_features import AdvancedFeaturesStore
 from defender_air_provider.clients.alert_policies import AlertPoliciesClient
 from defender_air_provider.clients.device_groups.store import DeviceGroupStore
+from defender_air_provider.core.backoff import (
+    ADVANCED_FEATURES_VISIBLE,
+    ALERT_POLICY_VISIBLE,
+    DEVICE_GROUPS_VISIBLE,
+    Backoff,
+)
 from defender_air_provider.core.http import RetryPolicy
 
 DYNAMIC_SERVER_WORKERS = 4
@@ -46,24 +50,21 @@ def _default(cls: type, parameter: str) -> int:
 
 @dataclass(frozen=True)
 class VisibilityWait:
-    """A bounded read-until-visible loop: ``attempts`` reads, ``wait_random_exponential(multiplier, max=cap)``."""
+    """A bounded read-until-visible loop: ``attempts`` reads with the client's ``Backoff`` between them."""
 
     attempts: int
-    multiplier: float
-    cap: float
+    backoff: Backoff
 
     def worst_sleep(self) -> float:
         """The longest total wait: each wait at its upper bound, all ``attempts - 1`` of them."""
-        return sum(min(self.cap, self.multiplier * 2 ** (n - 1)) for n in range(1, self.attempts))
+        return self.backoff.longest(self.attempts)
 
 
 VISIBILITY_WAITS: dict[str, VisibilityWait] = {
-    # clients/alert_policies.py, AlertPoliciesClient.wait_until_visible: wait_random_exponential(multiplier=0.5, max=30)
-    "alert policy": VisibilityWait(_default(AlertPoliciesClient, "visibility_attempts"), 0.5, 30.0),
-    # clients/device_groups/store.py, DeviceGroupStore._wait_until: wait_random_exponential(multiplier=0.5, max=20)
-    "device group": VisibilityWait(_default(DeviceGroupStore, "visibility_attempts"), 0.5, 20.0),
-    # clients/advanced_features.py, AdvancedFeaturesStore._wait_until: wait_random_exponential(multiplier=0.5, max=15)
-    "advanced features": VisibilityWait(_default(AdvancedFeaturesStore, "visibility_attempts"), 0.5, 15.0),
+    "alert policy": VisibilityWait(_default(AlertPoliciesClient, "visibility_attempts"), ALERT_POLICY_VISIBLE),
+    "device group": VisibilityWait(_default(DeviceGroupStore, "visibility_attempts"), DEVICE_GROUPS_VISIBLE),
+    "advanced features": VisibilityWait(_default(AdvancedFeaturesStore, "visibility_attempts"),
+                                        ADVANCED_FEATURES_VISIBLE),
 }
 
 
@@ -91,7 +92,8 @@ def worst_steps() -> list[StepSchedule]:
     """The longest steps of each kind that writes and then waits to see its write (reads are one send each)."""
     alert, group, features = (VISIBILITY_WAITS[k] for k in ("alert policy", "device group", "advanced features"))
     return [
-        # Create of a custom policy: the list, New-ProtectionAlert, then reads until it is visible.
+        # Create of a custom policy: New-ProtectionAlert, then reads until it is visible (a built-in: reads by id
+        # and name, then Set-ProtectionAlert): at most 2 sends besides the visibility reads.
         StepSchedule("AlertPolicy create", 2 + alert.attempts, alert.worst_sleep()),
         # Any device-group write: a settled read that waits for an earlier change of this process, the PUT, then
         # reads until this change is visible (DeviceGroupStore.write).

@@ -19,6 +19,7 @@ from typing import Any
 
 import tenacity
 
+from ..core.backoff import ADVANCED_FEATURES_VISIBLE
 from ..core.errors import OutcomeUnknown, ServiceError
 from ..core.redaction import get_logger
 from ..definitions.endpoint_advanced_features import ENDPOINT_ADVANCED_FEATURES
@@ -139,7 +140,7 @@ class AdvancedFeaturesStore:
     def _wait_until(self, desired: Mapping[str, bool]) -> AdvancedFeatures | None:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self._attempts),
-            wait=tenacity.wait_random_exponential(multiplier=0.5, max=15),
+            wait=ADVANCED_FEATURES_VISIBLE.wait(),
             retry=tenacity.retry_if_result(lambda found: bool(found.differences(desired))),
             sleep=self._sleep,
         )

@@ -16,6 +16,7 @@ from typing import Any
 
 import tenacity
 
+from ..core.backoff import ALERT_POLICY_VISIBLE
 from ..core.errors import NotFound, ServiceError
 from ..definitions.alert_policy import ALERT_POLICY
 from ..definitions.fields import Field, Kind
@@ -153,7 +154,7 @@ class AlertPoliciesClient:
         no fixed sleep."""
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self._visibility_attempts),
-            wait=tenacity.wait_random_exponential(multiplier=0.5, max=30),
+            wait=ALERT_POLICY_VISIBLE.wait(),
             retry=tenacity.retry_if_result(lambda found: found is None),
             sleep=self._sleep,
         )

@@ -2,4 +2,5 @@
 
 from .server import main
 
-main()
+if __name__ == "__main__":  # importing the module (pkgutil.walk_packages, docs tools) must not start a server
+    main()

@@ -2,7 +2,7 @@
 resources use (``registry.RESOURCES``), with nothing of theirs duplicated.
 
 Built on ``pulumi.provider.experimental`` (Pulumi >= 3.171). What this adapter adds, each for a pitfall of that API
-(docs/native-provider.md, "How it works"):
+(docs/wire/pulumi-engine.md §9):
 
 * every handler call runs on a 4-thread pool, never on the server's event loop: the handlers block on HTTP, and the
   Graph client runs its own event loop (``asyncio.run`` fails inside a running loop); 4 threads are what the dynamic
@@ -65,8 +65,8 @@ from .claims import Claims
 from .values import plain, plain_map, secret_keys, to_wire_map
 
 T = TypeVar("T")
-WORKERS = 4  # what the dynamic provider server runs (docs/wire/pulumi-engine.md)
-# Configuration that points at another tenant: the provider's resources are replaced, not moved (CONTRACT.md).
+WORKERS = 4  # what the dynamic provider server runs (docs/wire/pulumi-engine.md §4.3)
+# Configuration that points at another tenant: the provider's resources are replaced, not moved (docs/configuration.md).
 REPLACING_KEYS = ("tenantId", "cloud", "emulatorUrl")
 ENGINE_KEYS = frozenset({"version"})  # the engine's own key among a provider's inputs
 
@@ -175,7 +175,7 @@ class DefenderAirNativeProvider(Provider):
         result = await self._run(handler.read, request.resource_id, state)
         if not result.id:
             if importing:
-                # An empty answer would import an empty resource (docs/native-provider.md): say so instead.
+                # An empty answer would import an empty resource (docs/wire/pulumi-engine.md §9.5): say so instead.
                 raise NotFound(f"{definition.name} '{request.resource_id}' does not exist in the tenant, so there is "
                                f"nothing to import (a {definition.name}'s id is {definition.id_doc}).")
             return ReadResponse(resource_id="", properties={}, inputs={})

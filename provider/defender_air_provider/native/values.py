@@ -2,7 +2,7 @@
 
 The handlers were written for ``pulumi.dynamic``, which hands them plain dicts: secrets unwrapped, unknown values as
 ``pulumi.output.Unknown``, numbers as floats. The native provider gives them exactly that, so the same handlers serve
-both (docs/native-provider.md):
+both (docs/wire/pulumi-engine.md §9.2):
 
 * inbound: a secret is unwrapped (its top-level key is remembered, so the same output goes back secret), an unknown
   (``Computed``, or the engine's sentinel string, which the SDK's unmarshalling leaves as a string) becomes

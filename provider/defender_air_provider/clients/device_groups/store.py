@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import tenacity
 
+from ...core.backoff import DEVICE_GROUPS_VISIBLE
 from ...core.errors import OutcomeUnknown, ServiceError
 from ...core.redaction import get_logger
 from .groups import Groups
@@ -146,7 +147,7 @@ class DeviceGroupStore:
     def _wait_until(self, visible: Visible) -> Groups | None:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self._attempts),
-            wait=tenacity.wait_random_exponential(multiplier=0.5, max=20),
+            wait=DEVICE_GROUPS_VISIBLE.wait(),
             retry=tenacity.retry_if_result(lambda groups: not visible(groups)),
             sleep=self._sleep,
         )
