@@ -34,7 +34,14 @@ from .registry import RESOURCES
 
 PACKAGE = "defender-air"
 DISTRIBUTION = "pulumi-defender-air"
-PYTHON_PACKAGE = "pulumi_defender_air"
+# The languages' package names of an SDK generated from this schema (`pulumi package add`, `pulumi package gen-sdk`).
+# Python's is not the hand-written library's (``pulumi_defender_air``, the dynamic resources): a generated native SDK
+# installed beside it must not shadow it.
+LANGUAGE = {
+    "python": {"packageName": "pulumi_defender_air_native"},
+    "nodejs": {"packageName": "@pulumi-defender-air/defender-air"},
+    "csharp": {"rootNamespace": "PulumiDefenderAir"},
+}
 
 # What each configuration key means (docs/configuration.md). Kept next to the schema because settings.py
 # holds only the key-to-environment mapping; a test checks both name the same keys.
@@ -68,7 +75,7 @@ def package_schema() -> dict[str, Any]:
         },
         "resources": {r.definition.token: _resource(r.definition) for r in RESOURCES},
         "types": _types(),
-        "language": {"python": {"packageName": PYTHON_PACKAGE}},
+        "language": LANGUAGE,
     }
 
 

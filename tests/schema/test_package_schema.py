@@ -132,7 +132,14 @@ def test_the_python_language_section_fits_the_metaschemas_python_spec(schema: di
     # The metaschema types "language" as any object; its Python overrides are defined but not referenced.
     python_spec = {**METASCHEMA["$defs"]["pythonLanguageSpec"], "$defs": METASCHEMA["$defs"]}
     Draft202012Validator(python_spec).validate(schema["language"]["python"])
-    assert schema["language"]["python"]["packageName"] == pulumi_defender_air.__name__
+    # A generated native Python SDK must not shadow the hand-written library of the dynamic resources.
+    assert schema["language"]["python"]["packageName"] == "pulumi_defender_air_native" != pulumi_defender_air.__name__
+
+
+@pytest.mark.parametrize("language", ["python", "nodejs", "csharp"])
+def test_each_language_section_fits_its_metaschema_spec(schema: dict[str, Any], language: str) -> None:
+    spec = {**METASCHEMA["$defs"][f"{language}LanguageSpec"], "$defs": METASCHEMA["$defs"]}
+    Draft202012Validator(spec).validate(schema["language"][language])
 
 
 def test_every_reference_resolves_to_a_type(schema: dict[str, Any]) -> None:
