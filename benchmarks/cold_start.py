@@ -1,16 +1,18 @@
-"""Provider cold start: seconds from spawning ``python -u -m pulumi.dynamic`` to the first answered
-``Check``.
+"""Provider cold start: seconds from spawning the provider process to the first answered ``Check``.
 
-Why this figure: the engine starts one provider process per ``pulumi up/preview/refresh`` and the
-first resource step waits for it. Cold start is the process start, the SDK import, the port
-handshake, the gRPC connect, GetPluginInfo and Configure (the engine sends both first), and then the
-first Check, which is when the dynamic server unpickles ``__provider``, which imports the provider's
-module and runs its ``configure``. So a heavy import in the provider package shows up here and
-nowhere else.
+Why this figure: the engine starts one provider process per ``pulumi up/preview/refresh`` (per provider resource)
+and the first resource step waits for it. Cold start is the process start, the imports, the port handshake, the gRPC
+connect, what the engine sends first, and then the first Check.
 
-``measure_cold_start(None, ...)`` measures the bare dynamic server with a trivial provider that is
-pickled by reference from this module, so the bare figure and a real provider's figure measure the
-same sequence of steps; the difference is the provider's own import and configure cost.
+* The dynamic server (``python -u -m pulumi.dynamic``, what Python programs use): GetPluginInfo and Configure, then
+  the first Check, which is when the dynamic server unpickles ``__provider``, which imports the provider's module and
+  runs its ``configure``. So a heavy import in the provider package shows up here and nowhere else.
+  ``measure_cold_start(None, ...)`` measures the bare dynamic server with a trivial provider that is pickled by
+  reference from this module, so the bare figure and a real provider's figure measure the same sequence of steps;
+  the difference is the provider's own import and configure cost.
+* The native plugin (``pulumi-resource-defender-air <engine address>``, every other language):
+  ``measure_plugin_cold_start`` sends GetPluginInfo, CheckConfig of the provider resource's inputs and Configure with
+  the checked inputs (docs/wire/pulumi-engine.md §9.4), then the first Check of one resource.
 
 Usage: ``python benchmarks/cold_start.py [--runs N]`` prints the bare figure (median of N, default 5).
 """
@@ -26,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,14 +103,65 @@ def measure_cold_start(
         urn=urn, olds=_struct({}), news=_struct({**(news or {}), "__provider": payload})
     )
 
+    def engine(stub: provider_pb2_grpc.ResourceProviderStub) -> None:
+        stub.GetPluginInfo(empty_pb2.Empty(), timeout=timeout)
+        stub.Configure(configure, timeout=timeout)
+        stub.Check(check, timeout=timeout)
+
+    return _spawn_to_answer([python, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"], full_env, cwd, timeout, engine)
+
+
+def measure_plugin_cold_start(
+    command: Sequence[str],
+    type_token: str,
+    news: Mapping[str, Any],
+    *,
+    provider_inputs: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 60.0,
+) -> float:
+    """Seconds from spawning the native plugin (``command`` and the engine's address) to its first answered Check
+    of a ``type_token`` resource with inputs ``news``, after GetPluginInfo, CheckConfig of ``provider_inputs`` (the
+    stack's keys of the package's namespace without it, ``emulatorUrl``) and Configure with the checked inputs, as
+    the engine sends them. ``env`` is added to the current environment."""
+    package = type_token.split(":", 1)[0]
+    provider_urn = f"urn:pulumi:bench::bench::pulumi:providers:{package}::default"
+    check_config = provider_pb2.CheckRequest(urn=provider_urn, name="default", type=f"pulumi:providers:{package}",
+                                             olds=_struct({}), news=_struct(provider_inputs or {}))
+    check = provider_pb2.CheckRequest(urn=f"urn:pulumi:bench::bench::{type_token}::cold-start", name="cold-start",
+                                      type=type_token, olds=_struct({}), news=_struct(news))
+
+    def engine(stub: provider_pb2_grpc.ResourceProviderStub) -> None:
+        stub.GetPluginInfo(empty_pb2.Empty(), timeout=timeout)
+        checked = stub.CheckConfig(check_config, timeout=timeout)
+        if checked.failures:
+            raise RuntimeError(f"CheckConfig failed: {[(f.property, f.reason) for f in checked.failures]}")
+        variables = {f"{package}:config:{key}": str(value) for key, value in checked.inputs.items()}
+        stub.Configure(provider_pb2.ConfigureRequest(variables=variables, args=checked.inputs, acceptSecrets=True,
+                                                     acceptResources=True), timeout=timeout)
+        stub.Check(check, timeout=timeout)
+
+    return _spawn_to_answer([*command, "127.0.0.1:0"], {**os.environ, **(env or {})}, cwd, timeout, engine)
+
+
+def _spawn_to_answer(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    cwd: str | os.PathLike[str] | None,
+    timeout: float,
+    engine: Callable[[provider_pb2_grpc.ResourceProviderStub], None],
+) -> float:
+    """Seconds from spawning ``command`` until ``engine`` has had its answers from it; a gRPC error or a failure of
+    ``engine`` raises ``RuntimeError`` with the provider's stderr."""
     with tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [python, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
+            list(command),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            env=full_env,
+            env=dict(env),
             cwd=os.fspath(cwd) if cwd is not None else None,
         )
         try:
@@ -116,10 +169,7 @@ def measure_cold_start(
             channel = grpc.insecure_channel(f"127.0.0.1:{port}")
             try:
                 grpc.channel_ready_future(channel).result(timeout=timeout)
-                stub = provider_pb2_grpc.ResourceProviderStub(channel)
-                stub.GetPluginInfo(empty_pb2.Empty(), timeout=timeout)
-                stub.Configure(configure, timeout=timeout)
-                stub.Check(check, timeout=timeout)
+                engine(provider_pb2_grpc.ResourceProviderStub(channel))
                 elapsed = time.perf_counter() - start
             finally:
                 channel.close()

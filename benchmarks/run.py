@@ -4,7 +4,9 @@ Run: ``./run bench`` (or ``.venv/bin/python benchmarks/run.py [--runs N] [--only
 cold-start, requests, mixed, scaling, scale (mixed and scaling) or export. docs/performance.md explains the figures.
 
 * Cold start: spawn of ``python -u -m pulumi.dynamic`` to the first answered Check, for our provider and
-  for a trivial by-reference provider measured in the same run (``benchmarks/cold_start.py``).
+  for a trivial by-reference provider measured in the same run; and spawn of the native plugin
+  ``pulumi-resource-defender-air`` to its first answered Check (after CheckConfig and Configure), beside the dynamic
+  server's, goal at most 1.2x (``benchmarks/cold_start.py``).
 * Requests per operation: each engine step of a resource through the real dynamic-provider server
   (``tests/harness/engine.py``) against the emulator, counted by the emulator's request log.
 * Scale (``benchmarks/scale.py``): a mixed program of ~290 resources through create, no-op up, refresh, update and
@@ -33,7 +35,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import pulumi_defender_air as air  # noqa: E402
 from benchmarks import scale  # noqa: E402
-from benchmarks.cold_start import measure_cold_start  # noqa: E402
+from benchmarks.cold_start import measure_cold_start, measure_plugin_cold_start  # noqa: E402
 from defender_air_provider.core.http import RetryPolicy  # noqa: E402
 from defender_air_provider.export.files import export_tenant  # noqa: E402
 from defender_air_provider.fakes.server import EmulatorServer  # noqa: E402
@@ -41,21 +43,33 @@ from defender_air_provider.fakes.tenant import FakeTenant  # noqa: E402
 from defender_air_provider.handlers.context import ProviderContext  # noqa: E402
 from defender_air_provider.preflight import load_settings  # noqa: E402
 from tests.harness.engine import Engine, EngineFactory, Registration, capture_registration  # noqa: E402
+from tests.harness.native import native_token, plugin_command  # noqa: E402
+
+PLUGIN_GOAL = 1.2  # issue 12: the native plugin starts at most 1.2x as slowly as the dynamic server
 
 
 def cold_start(runs: int) -> None:
     reg = capture_registration(lambda: air.PresetPolicyAssignment("bench", preset="strict"))
     news = {k: v for k, v in reg.inputs.items() if k != "__provider"}
+    emulator = "http://127.0.0.1:9"  # nothing listens: neither Check sends a request
     env = {"PULUMI_PROJECT": "bench"}
     bare: list[float] = []
     ours: list[float] = []
-    for _ in range(runs):  # interleaved, so machine load affects both alike
+    plugin: list[float] = []
+    for _ in range(runs):  # interleaved, so machine load affects all alike
         bare.append(measure_cold_start(None, "bench", env))
         ours.append(measure_cold_start(reg.provider_payload, "bench", env, news=news,
-                                       config={"defender-air:emulatorUrl": "http://127.0.0.1:9"}))
-    b, o = statistics.median(bare), statistics.median(ours)
+                                       config={"defender-air:emulatorUrl": emulator}))
+        plugin.append(measure_plugin_cold_start(plugin_command(), native_token(reg.type_token), news,
+                                                provider_inputs={"emulatorUrl": emulator}, env=env))
+    b, o, n = statistics.median(bare), statistics.median(ours), statistics.median(plugin)
     print(f"cold start (median of {runs}): bare dynamic provider {b:.3f} s, "
           f"pulumi-defender-air {o:.3f} s, ratio {o / b:.2f}x")
+    print(f"cold start (median of {runs}): native plugin {' '.join(Path(a).name for a in plugin_command())} "
+          f"{n:.3f} s beside the dynamic server's {o:.3f} s, ratio {n / o:.2f}x "
+          f"(goal at most {PLUGIN_GOAL}x: {'met' if n / o <= PLUGIN_GOAL else 'NOT met'})")
+    print(f"  runs, s: dynamic [{', '.join(f'{r:.3f}' for r in ours)}]; "
+          f"plugin [{', '.join(f'{r:.3f}' for r in plugin)}]")
 
 
 def count(tenant: FakeTenant, step: Callable[[], object]) -> tuple[int, object]:

@@ -7,36 +7,45 @@ SDK class (``sdk/pulumi_defender_air/``) and one line below.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .definitions.alert_policy import ALERT_POLICY
 from .definitions.device_group import DEFAULT_DEVICE_GROUP, DEVICE_GROUP
 from .definitions.endpoint_advanced_features import ENDPOINT_ADVANCED_FEATURES
 from .definitions.fields import ResourceDefinition
 from .definitions.preset_policy_assignment import PRESET_POLICY_ASSIGNMENT
-from .handlers.alert_policy import AlertPolicyProvider
-from .handlers.base import AirProvider
-from .handlers.device_group import DefaultDeviceGroupProvider, DeviceGroupProvider
-from .handlers.endpoint_advanced_features import EndpointAdvancedFeaturesProvider
-from .handlers.preset_policy_assignment import PresetPolicyAssignmentProvider
+
+if TYPE_CHECKING:
+    from .handlers.base import AirProvider
 
 
 @dataclass(frozen=True)
 class RegisteredResource:
     definition: ResourceDefinition
-    provider: type[AirProvider]
+    handler: str
+    """``<module under handlers>:<class>``, imported on first use of :attr:`provider`: a process that serves one
+    resource type (the dynamic server, the native plugin's first Check) imports that handler only
+    (docs/performance.md, "Cold start")."""
 
     @property
     def name(self) -> str:
         return self.definition.name
 
+    @property
+    def provider(self) -> type[AirProvider]:
+        module, _, name = self.handler.partition(":")
+        found: type[AirProvider] = getattr(importlib.import_module(f"{__package__}.handlers.{module}"), name)
+        return found
+
 
 RESOURCES: tuple[RegisteredResource, ...] = (
-    RegisteredResource(PRESET_POLICY_ASSIGNMENT, PresetPolicyAssignmentProvider),
-    RegisteredResource(ALERT_POLICY, AlertPolicyProvider),
-    RegisteredResource(DEVICE_GROUP, DeviceGroupProvider),
-    RegisteredResource(DEFAULT_DEVICE_GROUP, DefaultDeviceGroupProvider),
-    RegisteredResource(ENDPOINT_ADVANCED_FEATURES, EndpointAdvancedFeaturesProvider),
+    RegisteredResource(PRESET_POLICY_ASSIGNMENT, "preset_policy_assignment:PresetPolicyAssignmentProvider"),
+    RegisteredResource(ALERT_POLICY, "alert_policy:AlertPolicyProvider"),
+    RegisteredResource(DEVICE_GROUP, "device_group:DeviceGroupProvider"),
+    RegisteredResource(DEFAULT_DEVICE_GROUP, "device_group:DefaultDeviceGroupProvider"),
+    RegisteredResource(ENDPOINT_ADVANCED_FEATURES, "endpoint_advanced_features:EndpointAdvancedFeaturesProvider"),
 )
 
 

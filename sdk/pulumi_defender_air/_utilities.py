@@ -18,8 +18,13 @@ import pulumi
 import pulumi.dynamic
 from pulumi.runtime import settings as _settings
 
+from defender_air_provider.core.redaction import get_logger
 from defender_air_provider.definitions.fields import Field, Kind, ResourceDefinition
 from defender_air_provider.registry import resource as registered_resource
+
+# The provider's logger, at DEFENDER_AIR_LOG_LEVEL, from `import pulumi_defender_air` on: the handlers that log are
+# imported on first use (registry.py).
+get_logger()
 
 
 def plain_args(value: Any, args_type: type, what: str) -> Any:

@@ -633,14 +633,17 @@ class ProviderProcess:
         command: Sequence[str] | None = None,
         start_timeout: float = 30.0,
         rpc_timeout: float = 60.0,  # enough for unthrottled test steps; see tests/harness/deadline.py
+        base_env: Mapping[str, str] | None = None,
     ) -> None:
+        """``base_env``: the environment to start from instead of this process's, and no repository root on
+        ``PYTHONPATH`` (a plugin that must import only from its own installation); ``env`` is added to it."""
         self.project = project
         self.rpc_timeout = rpc_timeout
         self._command = list(command) if command is not None else [
             python, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0",
         ]
         self._cwd = os.fspath(cwd) if cwd is not None else os.fspath(REPO_ROOT)
-        self._env = self._build_env(env)
+        self._env = self._build_env(env) if base_env is None else {**base_env, "PULUMI_PROJECT": project, **(env or {})}
         self._start_timeout = start_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._stdout: _StreamPump | None = None

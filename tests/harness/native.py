@@ -105,10 +105,11 @@ class NativeEngine(Engine):
         rpc_timeout: float | None = None,
         command: list[str] | None = None,
         provider_name: str = "default",
+        base_env: Mapping[str, str] | None = None,
     ) -> NativeEngine:
         """Start the plugin and do what the engine does for a provider resource: GetPluginInfo, CheckConfig (failures
-        end the deployment), Configure with the checked inputs."""
-        process = ProviderProcess(project=project, env=env, cwd=cwd,
+        end the deployment), Configure with the checked inputs. ``base_env`` as for ``ProviderProcess``."""
+        process = ProviderProcess(project=project, env=env, cwd=cwd, base_env=base_env,
                                   command=[*(command or plugin_command()), "127.0.0.1:0"]).start()
         if rpc_timeout is not None:
             process.rpc_timeout = rpc_timeout

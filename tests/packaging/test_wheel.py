@@ -7,49 +7,26 @@ in it, and an installed package that imports and serves ``defender-air emulator`
 Fast and offline by design: the wheel is built with ``--no-build-isolation`` (the build backend is in the test
 extra), and the clean venv (``--without-pip``, no system site-packages) gets the wheel from a real ``pip install
 --no-deps`` and its runtime dependencies as links to the distributions already in this environment, exactly the
-closure of the wheel's own ``Requires-Dist`` without extras. Installing them from PyPI instead takes minutes
-(measured: ~2.5 min), for no more proof: ``pip check`` in the clean venv confirms every declared requirement is met.
+closure of the wheel's own ``Requires-Dist`` without extras (``installed.py``; ``conftest.py`` builds both once for
+this folder). ``pip check`` in the clean venv confirms every declared requirement is met.
 """
 
 from __future__ import annotations
 
-import importlib.metadata as metadata
-import os
 import re
-import shutil
 import subprocess
-import sys
-import venv
 import zipfile
-from collections import defaultdict
 from email.parser import Parser
 from pathlib import Path
 
 import httpx
 import pytest
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.packaging.installed import REPO, TEST_TOOLS, CleanVenv
+
 PACKAGE = REPO / "provider" / "defender_air_provider"
-# What the source tree has that a checkout's copy must not carry into the build (local state, caches, other builds).
-_NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".quickstart",
-                                      ".mypy_cache", ".ruff_cache", ".pytest_cache")
-TEST_TOOLS = ("respx", "pytest", "hypothesis")
 
 pytestmark = pytest.mark.packaging
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the wheel from a copy of the checkout, so the build's own ``build/`` never lands in the work tree."""
-    root = tmp_path_factory.mktemp("wheel")
-    source = root / "source"
-    shutil.copytree(REPO, source, ignore=_NOT_SOURCES, symlinks=True)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
-                    "--no-index", "-q", "-w", str(root / "dist")], check=True, cwd=root, capture_output=True)
-    [built] = (root / "dist").glob("pulumi_defender_air-*.whl")
-    return built
 
 
 def test_the_wheel_has_no_tests_and_has_the_licence_and_every_data_file(wheel: Path) -> None:
@@ -76,67 +53,10 @@ def test_the_wheel_has_no_tests_and_has_the_licence_and_every_data_file(wheel: P
                 assert not re.search(rf"^\s*(import|from)\s+{tool}\b", text, re.M), f"{name} imports {tool}"
 
 
-def _runtime_closure(wheel: Path) -> set[str]:
-    """The distributions the wheel needs without extras: its Requires-Dist, then theirs, as installed here."""
-    with zipfile.ZipFile(wheel) as archive:
-        [meta_name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        root = Parser().parsestr(archive.read(meta_name).decode()).get_all("Requires-Dist") or []
-    needed: set[str] = set()
-    pending: list[tuple[str, frozenset[str]]] = [(line, frozenset({""})) for line in root]
-    while pending:
-        line, extras = pending.pop()
-        requirement = Requirement(line)
-        if requirement.marker is not None and not any(requirement.marker.evaluate({"extra": e}) for e in extras):
-            continue
-        name = canonicalize_name(requirement.name)
-        if name in needed:
-            continue
-        needed.add(name)
-        wanted = frozenset({"", *requirement.extras})
-        pending.extend((sub, wanted) for sub in metadata.distribution(name).requires or [])
-    return needed
-
-
-def _link_runtime_dependencies(needed: set[str], site: Path) -> None:
-    """Link each needed distribution's files into ``site``: a whole top-level folder where only needed
-    distributions own it (msgraph: 30k files), else file by file (shared namespaces such as ``azure/``)."""
-    owners: dict[str, set[str]] = defaultdict(set)
-    for dist in metadata.distributions():
-        owner = canonicalize_name(dist.metadata["Name"])  # once per distribution: each call parses METADATA
-        for top in {file.parts[0] for file in dist.files or []}:
-            owners[top].add(owner)
-    linked: set[str] = set()
-    for name in needed:
-        dist = metadata.distribution(name)
-        for file in dist.files or []:
-            top = file.parts[0]
-            if top == ".." or top in linked:
-                continue  # ../../bin/...: scripts of the dependencies, not needed to import them
-            source = Path(str(dist.locate_file(file)))
-            if owners[top] <= needed:
-                (site / top).symlink_to(Path(str(dist.locate_file(top))))
-                linked.add(top)
-            elif source.exists():
-                target = site / file
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if not target.exists():
-                    target.symlink_to(source)
-
-
-def test_the_installed_wheel_serves_the_emulator_without_the_test_tools(wheel: Path, tmp_path: Path) -> None:
-    clean = tmp_path / "clean-venv"
-    venv.EnvBuilder(with_pip=False, system_site_packages=False).create(clean)
-    python = clean / "bin" / "python"
-    [site] = (clean / "lib").glob("python3*/site-packages")
-    needed = _runtime_closure(wheel)
-    assert needed and not needed & set(TEST_TOOLS)
-    _link_runtime_dependencies(needed, site)
-    # A real install of the wheel (its files, RECORD and the console script), by this environment's pip.
-    pip = [sys.executable, "-m", "pip", "--python", str(python)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    subprocess.run([*pip, "install", "--no-deps", "--no-index", "-q", str(wheel)], check=True, env=env,
-                   capture_output=True)
-    checked = subprocess.run([*pip, "check"], env=env, capture_output=True, text=True)
+def test_the_installed_wheel_serves_the_emulator_without_the_test_tools(clean_venv: CleanVenv, tmp_path: Path) -> None:
+    python, site, env = clean_venv.python, clean_venv.site, clean_venv.env
+    assert clean_venv.needed and not clean_venv.needed & set(TEST_TOOLS)
+    checked = subprocess.run([*clean_venv.pip(), "check"], env=env, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     # Run from a folder with no sources, so only the installed package can be imported.
@@ -155,7 +75,7 @@ def test_the_installed_wheel_serves_the_emulator_without_the_test_tools(wheel: P
     assert Path(module_file).is_relative_to(site) and not Path(module_file).is_symlink()
     assert missing_tools == "[]"
 
-    emulator = subprocess.Popen([str(clean / "bin" / "defender-air"), "emulator", "--port", "0"], cwd=tmp_path,
+    emulator = subprocess.Popen([str(clean_venv.script("defender-air")), "emulator", "--port", "0"], cwd=tmp_path,
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert emulator.stdout is not None

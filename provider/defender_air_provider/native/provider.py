@@ -59,7 +59,6 @@ from ..core.settings import CONFIG_KEYS, NAMESPACE, Settings
 from ..definitions.fields import ResourceDefinition
 from ..handlers import context
 from ..handlers.base import AirProvider
-from ..package_schema import package_schema
 from ..registry import RESOURCES
 from .claims import Claims
 from .values import plain, plain_map, secret_keys, to_wire_map
@@ -78,8 +77,8 @@ class PluginError(DefenderAirError):
 class DefenderAirNativeProvider(Provider):
     def __init__(self, workers: int = WORKERS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="defender-air")
-        self._handlers: dict[str, tuple[ResourceDefinition, AirProvider]] = {
-            r.definition.token: (r.definition, r.provider()) for r in RESOURCES}
+        self._resources = {r.definition.token: r for r in RESOURCES}
+        self._handlers: dict[str, tuple[ResourceDefinition, AirProvider]] = {}  # built on first use: start is cheaper
         self._claims = Claims()
         self._schema: str | None = None
 
@@ -90,13 +89,18 @@ class DefenderAirNativeProvider(Provider):
     def _handler(self, token: str) -> tuple[ResourceDefinition, AirProvider]:
         found = self._handlers.get(token)
         if found is None:
-            raise PluginError(f"defender-air has no resource type {token!r}; it has "
-                              f"{', '.join(sorted(self._handlers))}.")
+            registered = self._resources.get(token)
+            if registered is None:
+                raise PluginError(f"defender-air has no resource type {token!r}; it has "
+                                  f"{', '.join(sorted(self._resources))}.")
+            found = self._handlers[token] = (registered.definition, registered.provider())
         return found
 
     # ------------------------------------------------------------------------------------------ provider
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
         if self._schema is None:
+            from ..package_schema import package_schema  # only `pulumi package get-schema` and SDK generation ask
+
             self._schema = json.dumps(package_schema())
         return GetSchemaResponse(schema=self._schema)
 

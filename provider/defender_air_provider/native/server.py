@@ -93,13 +93,19 @@ class DefenderAirServicer(ProviderServicer):
             hasDetailedDiff=True)
 
 
+def engine_address(args: list[str]) -> str:
+    """The engine's address: the last argument. The engine puts its own flags first (``--logtostderr``,
+    ``-v=<level>``, ``--tracing <endpoint>``; docs/wire/pulumi-engine.md §9.3), so the first argument that is not a
+    flag may be a level or an endpoint."""
+    return args[-1] if args and not args[-1].startswith("-") else ""
+
+
 async def serve(args: list[str], provider: api.Provider) -> None:
     """Listen on a free loopback port, print it (the engine reads it from the first line of stdout), serve."""
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                       ("grpc.max_send_message_length", _MAX_MESSAGE)])
-    engine = args[0] if args else ""
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(
-        DefenderAirServicer(args, package_version(), provider, engine_address=engine), server)
+        DefenderAirServicer(args, package_version(), provider, engine_address=engine_address(args)), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     sys.stdout.write(f"{port}\n")
@@ -108,7 +114,8 @@ async def serve(args: list[str], provider: api.Provider) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``pulumi-resource-defender-air <engine address> [--logflow] [--logtostderr]``: the engine starts it."""
+    """``pulumi-resource-defender-air [--logtostderr] [-v=<level>] [--tracing <endpoint>] <engine address>``: the
+    engine starts it."""
     args = list(sys.argv[1:] if argv is None else argv)
     with contextlib.suppress(KeyboardInterrupt):  # the engine stops plugins with a signal
-        asyncio.run(serve([a for a in args if not a.startswith("--")], DefenderAirNativeProvider()))
+        asyncio.run(serve(args, DefenderAirNativeProvider()))
