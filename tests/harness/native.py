@@ -2,7 +2,7 @@
 resource provider plugin rather than the dynamic-provider server.
 
 What differs from the dynamic flavour (``engine.py``), each as the engine does it for a plugin
-(docs/native-provider.md; ``shared/research/native-provider.md`` Q3):
+(docs/native-provider.md; docs/wire/pulumi-engine.md §9.3, §9.4):
 
 * the process is the plugin's console script (or ``python -m defender_air_provider.native``), started with the
   engine's address;
