@@ -28,7 +28,7 @@ import importlib.metadata
 import inspect
 from typing import Any
 
-from .core.settings import CONFIG_KEYS
+from .core.settings import CONFIG_KEYS, SECRET_CONFIG_KEYS
 from .definitions import Field, Kind, ObjectType, ResourceDefinition
 from .registry import RESOURCES
 
@@ -56,7 +56,6 @@ CONFIG_DESCRIPTIONS: dict[str, str] = {
     "emulatorUrl": ("Use the local emulator at this base URL instead of Microsoft's services; no credentials "
                     "needed."),
 }
-SECRET_CONFIG_KEYS = frozenset({"clientSecret", "portalSession"})
 
 
 def package_schema() -> dict[str, Any]:

@@ -65,6 +65,24 @@ def test_lost_answer_to_new_with_replication_lag(tenant: FakeTenant) -> None:
     assert tenant.log.count("compliance", "New-ProtectionAlert") == 2
 
 
+def test_a_lost_answer_never_takes_over_someone_elses_policy(tenant: FakeTenant) -> None:
+    """New- is sent without reading first; when its answer is lost and a policy of that name turns up, it is ours only
+    if it holds what was sent. Here it was there before (someone else's, another category): refused, nothing written."""
+    tenant.compliance.add_custom(Name="Content search deleted", Category="ThreatManagement", ThreatType="Activity",
+                                 Operation=["SearchRemoved"], AggregationType="None", Severity="Low",
+                                 NotifyUser=["someone@contoso.onmicrosoft.com"])
+    before = named(tenant, "Content search deleted")
+    # The service refuses the taken name, and that answer is lost: to the provider the outcome is unknown.
+    tenant.faults.drop("compliance", "New-ProtectionAlert", after_apply=True)
+    with pytest.raises(DefenderAirError, match=r"got no answer.*not the one it sent \(category, notify_users differ\)"
+                                               r".*Set adopt_existing=True"):
+        P.create(custom())
+    assert named(tenant, "Content search deleted") == before
+    assert tenant.log.count("compliance", "Set-ProtectionAlert") == 0
+    adopted = P.create(custom(adopt_existing=True))  # asked for: taken over and updated
+    assert adopted.id == before[0]["ImmutableId"] and named(tenant, "Content search deleted")[0]["Category"] == "Others"
+
+
 def test_lost_answer_to_remove_is_fine(tenant: FakeTenant) -> None:
     result = P.create(custom())
     assert result.outs is not None

@@ -218,6 +218,45 @@ def test_diff_config_replaces_for_another_tenant_never_for_new_credentials(
     assert same.changes == provider_pb2.DiffResponse.DIFF_NONE and not same.replaces
 
 
+@pytest.mark.parametrize(("old", "new"), [
+    ({}, {"cloud": "public"}),
+    ({"cloud": "Public"}, {"cloud": "public"}),
+    ({"tenantId": "ABCDEF12-3456-7890-ABCD-EF1234567890"}, {"tenantId": "abcdef12-3456-7890-abcd-ef1234567890"}),
+    ({"emulatorUrl": "http://127.0.0.1:8765/"}, {"emulatorUrl": "http://127.0.0.1:8765"}),
+])
+def test_diff_config_replaces_nothing_for_another_spelling_of_the_same_target(
+        factory: NativeEngineFactory, url: str, old: dict[str, str], new: dict[str, str]) -> None:
+    engine = native(factory, url)
+    answer = engine.diff_config(old, new)
+    assert list(answer.replaces) == [] and answer.changes == provider_pb2.DiffResponse.DIFF_SOME
+
+
+def test_diff_config_resolves_the_environment_as_the_provider_does(factory: NativeEngineFactory, url: str) -> None:
+    """The tenant id came from AZURE_TENANT_ID and is now written into the stack config, the same GUID: no replace.
+    Another GUID: replace."""
+    engine = factory(config={"defender-air:emulatorUrl": url}, env={"AZURE_TENANT_ID": TENANT_A})
+    assert isinstance(engine, NativeEngine)
+    same = engine.diff_config({"emulatorUrl": url}, {"emulatorUrl": url, "tenantId": TENANT_A})
+    assert list(same.replaces) == [] and list(same.diffs) == ["tenantId"]
+    other = engine.diff_config({"emulatorUrl": url}, {"emulatorUrl": url, "tenantId": TENANT_B})
+    assert list(other.replaces) == ["tenantId"]
+
+
+def test_check_config_leaves_values_not_known_yet_to_configure(factory: NativeEngineFactory, url: str) -> None:
+    """An explicit provider whose client id comes from another resource's output: unknown in a preview. The known
+    secret must not be judged against the environment meanwhile ("a secret but no client id")."""
+    engine = native(factory, url)
+    checked = engine.check_config({"tenantId": TENANT_A, "clientId": rpc.UNKNOWN, "clientSecret": "s3cret-x"})
+    assert checked.failures == []
+
+
+def test_check_config_keeps_credentials_secret_even_when_given_plain(factory: NativeEngineFactory, url: str) -> None:
+    engine = native(factory, url)
+    checked = engine.check_config({"emulatorUrl": url, "clientSecret": "plain-canary", "portalSession": "a=b"})
+    assert rpc.is_rpc_secret(checked.inputs["clientSecret"]) and rpc.is_rpc_secret(checked.inputs["portalSession"])
+    assert not rpc.is_rpc_secret(checked.inputs["emulatorUrl"])
+
+
 def test_configure_answers_no_preview_and_takes_secrets(factory: NativeEngineFactory, url: str) -> None:
     engine = native(factory, url)
     answer = engine.configure({"emulatorUrl": url, "clientSecret": rpc.wrap_rpc_secret("canary-7d1e")})

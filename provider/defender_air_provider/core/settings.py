@@ -32,6 +32,9 @@ CONFIG_KEYS: dict[str, str | None] = {
     "emulatorUrl": "DEFENDER_AIR_EMULATOR_URL",
 }
 
+# The keys whose values are credentials: secret in the package schema, and kept secret in state by the native plugin.
+SECRET_CONFIG_KEYS = frozenset({"clientSecret", "portalSession"})
+
 
 class InvalidConfiguration(ConfigurationError):
     """The configuration is incomplete or contradictory; ``problems`` holds one sentence per problem (``check``

@@ -138,7 +138,7 @@ class Claim:
 def _claim_key(value: str | int) -> str:
     """Names compare as the services compare them: trimmed, case-insensitive, without the trailing zero-width space
     some built-in alert policy names carry (docs/wire/security-compliance.md §5.4)."""
-    return str(value).strip().rstrip("\u200b").lower()
+    return str(value).strip().rstrip("\u200b").strip().casefold()
 
 
 # Every resource's record of where it was created (handlers/binding.py; docs/configuration.md "Tenant binding").

@@ -278,7 +278,8 @@ class AlertPolicyProvider(AirProvider):
                 _warn_missing(name, catalogued, existing)
                 return CreateResult(catalogued.immutable_id,
                                     _absent_outputs(props, catalogued.immutable_id, catalogued.name))
-            policy = _create_custom(name, desired) if existing is None else _adopt(existing, desired, props)
+            policy = (_create_custom(name, desired, adopt=bool(props.get("adopt_existing"))) if existing is None
+                      else _adopt(existing, desired, props))
             return CreateResult(policy.immutable_id, _outputs(props, policy, desired))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -448,7 +449,25 @@ def _adopt_custom(policy: AlertPolicy, desired: AlertPolicySettings, props: dict
     return policy
 
 
-def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
+def _settled_as_ours(policy: AlertPolicy | None, desired: AlertPolicySettings, adopt: bool) -> AlertPolicy | None:
+    """A policy found under the name after New-ProtectionAlert's answer was lost: ours only if it holds what was sent.
+
+    The lost call may have been refused because someone else's policy had the name; a read then finds that policy,
+    which must not be taken over silently (the create path sends New- without reading first). ``description`` is not
+    compared: Get-ProtectionAlert does not return it (docs/wire/security-compliance.md §3.4)."""
+    if policy is None or adopt:
+        return policy
+    differs = sorted(_changed(policy.settings, desired) - {"description"})
+    if differs or policy.is_built_in:
+        raise AlertPolicyError(
+            f"New-ProtectionAlert got no answer, and the alert policy now named '{policy.name}' is not the one it "
+            f"sent ({', '.join(differs) if differs else 'a built-in policy'} differ): a policy of that name already "
+            "existed. Set adopt_existing=True to take it over (it is then updated to match this resource), or choose "
+            "another name.")
+    return policy
+
+
+def _create_custom(name: str, desired: AlertPolicySettings, adopt: bool = False) -> AlertPolicy:
     catalogued = find_built_in(name)
     if catalogued is not None:
         raise AlertPolicyError(_missing_built_in(name, catalogued))
@@ -458,9 +477,14 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
             f"no alert policy named '{name}' exists, and creating one needs {', '.join(missing)} {NEW_REQUIRES_WHY}."
         )
     client = context.current().alert_policies
+    settled: list[bool] = []  # set when the answer to New- was lost and a read settled it
+
+    def find() -> AlertPolicy | None:
+        settled.append(True)
+        return _settled_as_ours(client.get(name), desired, adopt)
+
     try:
-        created = create_once(lambda: client.create(name, desired), lambda: client.get(name),
-                              "New-ProtectionAlert")
+        created = create_once(lambda: client.create(name, desired), find, "New-ProtectionAlert")
     except LicenceRequired as exc:
         raise AlertPolicyError(
             f"{exc} This tenant cannot create aggregated alert policies: use aggregation_type='None' with an "
@@ -470,7 +494,7 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
     # visible, so the engine's next read (refresh) finds it. Bounded, with backoff; if New- gave us the id, a slow
     # replica is only a warning (failing here would leave a policy the stack does not know about).
     try:
-        return client.wait_until_visible(name)
+        visible = client.wait_until_visible(name)
     except ServiceError as exc:
         if created is not None and created.immutable_id:
             LOG.warning("%s", exc)
@@ -478,6 +502,9 @@ def _create_custom(name: str, desired: AlertPolicySettings) -> AlertPolicy:
         raise AlertPolicyError(
             f"{exc} It was created by this run: once it is visible, run `pulumi up` again with adopt_existing=True."
         ) from exc
+    if settled:  # a retried New- that said "already exists" also counts as ours only when it holds what was sent
+        _settled_as_ours(visible, desired, adopt)
+    return visible
 
 
 def _missing_built_in(name: str, policy: BuiltInAlertPolicy | None) -> str:

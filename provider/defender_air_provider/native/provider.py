@@ -55,7 +55,7 @@ from pulumi.provider.experimental.provider import (
 )
 
 from ..core.errors import ConfigurationError, DefenderAirError, NotFound
-from ..core.settings import CONFIG_KEYS, NAMESPACE, Settings
+from ..core.settings import CONFIG_KEYS, NAMESPACE, SECRET_CONFIG_KEYS, Settings
 from ..definitions.fields import ResourceDefinition
 from ..handlers import context
 from ..handlers.base import AirProvider
@@ -109,19 +109,27 @@ class DefenderAirNativeProvider(Provider):
         failures = [CheckFailure(key, f"defender-air has no configuration key {key!r}; the keys are "
                                       f"{', '.join(CONFIG_KEYS)}.")
                     for key in sorted(news) if key not in CONFIG_KEYS and key not in ENGINE_KEYS]
-        try:
-            Settings.load(_namespaced(news))
-        except ConfigurationError as exc:
-            failures += [CheckFailure("", problem) for problem in getattr(exc, "problems", (str(exc),))]
-        return CheckResponse(inputs=dict(request.new_inputs), failures=failures)
+        # A value not known yet (a preview, an argument from another resource's output) is checked once it is known:
+        # left out, the environment would stand in for it and the checks would judge a configuration nobody wrote.
+        if not any(isinstance(news.get(key), Unknown) for key in CONFIG_KEYS):
+            try:
+                Settings.load(_namespaced(news))
+            except ConfigurationError as exc:
+                failures += [CheckFailure("", problem) for problem in getattr(exc, "problems", (str(exc),))]
+        # Credentials stay secret in the state whether or not the program or the stack config marked them.
+        inputs = {key: value.with_secret(True) if key in SECRET_CONFIG_KEYS else value
+                  for key, value in request.new_inputs.items()}
+        return CheckResponse(inputs=inputs, failures=failures)
 
     async def diff_config(self, request: DiffRequest) -> DiffResponse:
         olds, news = plain_map(request.old_state), plain_map(request.new_inputs)
         changed = [key for key in CONFIG_KEYS if _config_value(olds.get(key)) != _config_value(news.get(key))]
-        replaces = [key for key in changed if key in REPLACING_KEYS]
-        return DiffResponse(changes=bool(changed), replaces=replaces, diffs=changed, detailed_diff={
+        moved = _moved(olds, news)
+        replaces = [key for key in REPLACING_KEYS if key in moved]
+        diffs = [key for key in CONFIG_KEYS if key in changed or key in moved]
+        return DiffResponse(changes=bool(diffs), replaces=replaces, diffs=diffs, detailed_diff={
             key: PropertyDiff(PropertyDiffKind.UPDATE_REPLACE if key in replaces else PropertyDiffKind.UPDATE, True)
-            for key in changed})
+            for key in diffs})
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
         given = {key: plain(value) for key, value in request.args.items()}
@@ -216,6 +224,37 @@ def _config_value(value: Any) -> Any:
     if isinstance(value, str):
         return value.strip() or None
     return value
+
+
+def _moved(olds: Mapping[str, Any], news: Mapping[str, Any]) -> set[str]:
+    """The replacing keys whose change points the provider at another tenant or endpoint. Both configurations are
+    resolved as the provider reads them (environment fallbacks, the cloud's default and case, an emulator URL's
+    trailing slash), so a spelling of the same target replaces nothing. A value not known yet, or a configuration the
+    settings refuse, is compared as written, normalised the same way."""
+    old, new = _target(olds), _target(news)
+    if old is None or new is None:
+        return {key for key in REPLACING_KEYS if _normal(key, olds.get(key)) != _normal(key, news.get(key))}
+    return {key for key in REPLACING_KEYS if old[key] != new[key]}
+
+
+def _target(values: Mapping[str, Any]) -> dict[str, str | None] | None:
+    if any(isinstance(values.get(key), Unknown) for key in REPLACING_KEYS):
+        return None
+    try:
+        settings = Settings.load(_namespaced(values))
+    except ConfigurationError:
+        return None
+    return {"tenantId": settings.tenant_id.lower() if settings.tenant_id else None, "cloud": settings.cloud_name,
+            "emulatorUrl": settings.emulator_url}
+
+
+def _normal(key: str, value: Any) -> Any:
+    value = _config_value(value)
+    if not isinstance(value, str):
+        return "public" if key == "cloud" and value is None else value
+    if key == "emulatorUrl":
+        return value.rstrip("/")
+    return value.lower()  # a tenant GUID, a cloud name
 
 
 def _diff_kind(key: str, olds: Mapping[str, Any], news: Mapping[str, Any], replaces: list[str],

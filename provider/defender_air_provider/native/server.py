@@ -42,12 +42,12 @@ _KINDS = {
 
 
 def ours(exc: BaseException) -> DefenderAirError | None:
-    """Our error behind ``exc``: the SDK re-raises every error as a new ``Exception`` whose context is the original."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, DefenderAirError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
+    """Our error behind ``exc``: ``exc`` itself, or the one the SDK re-raised as a new ``Exception`` (whose context is
+    the original). Only that one step: a bug raised while handling one of our errors is a bug, and keeps its
+    traceback."""
+    for candidate in (exc, exc.__context__):
+        if isinstance(candidate, DefenderAirError):
+            return candidate
     return None
 
 
