@@ -8,10 +8,10 @@ the device-group and advanced-features stores write one at a time per process, a
 
 * ``RetryPolicy`` (``core/http.py``): every send is tried ``max_attempts`` times; a 429 with ``Retry-After: s``
   waits ``min(s, max_retry_after)`` between attempts;
-* the visibility waits after a write: ``visibility_attempts`` (the constructors' defaults, read from their
-  signatures) reads with the client's ``Backoff`` between them (``core/backoff.py``, the constants the clients wait
-  with). ``tests/harness/test_deadline.py`` also runs the clients' own waits with a recording sleep and the largest
-  random draws, so the formula cannot drift from what the clients do.
+* the visibility waits after a write: the clients' ``Backoff`` constants (``core/backoff.py``: how many reads, and the
+  waits between them; the clients' ``visibility_attempts`` default to them). ``tests/harness/test_deadline.py`` also
+  runs the clients' own waits with a recording sleep and the largest random draws, so the formula cannot drift from
+  what the clients do.
 
 The default ``ProviderProcess.rpc_timeout`` (60 s) stays for the test suite, whose steps run without throttling and
 where a hang should fail fast; the benchmarks, which throttle, pass ``step_deadline()`` per engine.
@@ -19,12 +19,8 @@ where a hang should fail fast; the benchmarks, which throttle, pass ``step_deadl
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
-from defender_air_provider.clients.advanced_features import AdvancedFeaturesStore
-from defender_air_provider.clients.alert_policies import AlertPoliciesClient
-from defender_air_provider.clients.device_groups.store import DeviceGroupStore
 from defender_air_provider.core.backoff import (
     ADVANCED_FEATURES_VISIBLE,
     ALERT_POLICY_VISIBLE,
@@ -42,29 +38,25 @@ REQUEST_SECONDS = 1.0
 the benchmarks, 800 alert policies, answers in well under a second)."""
 
 
-def _default(cls: type, parameter: str) -> int:
-    value = inspect.signature(cls).parameters[parameter].default
-    assert isinstance(value, int), (cls, parameter)
-    return value
-
-
 @dataclass(frozen=True)
 class VisibilityWait:
-    """A bounded read-until-visible loop: ``attempts`` reads with the client's ``Backoff`` between them."""
+    """A bounded read-until-visible loop: the client's ``Backoff`` (its reads and the waits between them)."""
 
-    attempts: int
     backoff: Backoff
+
+    @property
+    def attempts(self) -> int:
+        return self.backoff.reads
 
     def worst_sleep(self) -> float:
         """The longest total wait: each wait at its upper bound, all ``attempts - 1`` of them."""
-        return self.backoff.longest(self.attempts)
+        return self.backoff.longest()
 
 
 VISIBILITY_WAITS: dict[str, VisibilityWait] = {
-    "alert policy": VisibilityWait(_default(AlertPoliciesClient, "visibility_attempts"), ALERT_POLICY_VISIBLE),
-    "device group": VisibilityWait(_default(DeviceGroupStore, "visibility_attempts"), DEVICE_GROUPS_VISIBLE),
-    "advanced features": VisibilityWait(_default(AdvancedFeaturesStore, "visibility_attempts"),
-                                        ADVANCED_FEATURES_VISIBLE),
+    "alert policy": VisibilityWait(ALERT_POLICY_VISIBLE),
+    "device group": VisibilityWait(DEVICE_GROUPS_VISIBLE),
+    "advanced features": VisibilityWait(ADVANCED_FEATURES_VISIBLE),
 }
 
 

@@ -99,7 +99,7 @@ class AdvancedFeaturesStore:
     settings with a delay, NMC waits 15 s and reads again, §6.2)."""
 
     def __init__(self, api: AdvancedFeaturesClient, *, sleep: Callable[[float], None] = time.sleep,
-                 visibility_attempts: int = 8) -> None:
+                 visibility_attempts: int = ADVANCED_FEATURES_VISIBLE.reads) -> None:
         self._api = api
         self._sleep = sleep
         self._attempts = visibility_attempts

@@ -120,7 +120,8 @@ class AlertPoliciesClient:
     """
 
     def __init__(self, invoke: InvokeCommandClient, *, list_ttl: float = 15.0,
-                 clock: Callable[[], float] = time.monotonic, visibility_attempts: int = 8,
+                 clock: Callable[[], float] = time.monotonic,
+                 visibility_attempts: int = ALERT_POLICY_VISIBLE.reads,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._invoke = invoke
         self._ttl = list_ttl

@@ -16,20 +16,21 @@ import tenacity
 
 @dataclass(frozen=True)
 class Backoff:
-    """``wait_random_exponential(multiplier, max=cap)``: before read ``n + 1`` a random wait of at most
-    ``min(cap, multiplier * 2 ** (n - 1))`` seconds."""
+    """At most ``reads`` reads with ``wait_random_exponential(multiplier, max=cap)`` between them: before read
+    ``n + 1`` a random wait of at most ``min(cap, multiplier * 2 ** (n - 1))`` seconds."""
 
+    reads: int
     cap: float
     multiplier: float = 0.5
 
     def wait(self) -> tenacity.wait.wait_base:
         return tenacity.wait_random_exponential(multiplier=self.multiplier, max=self.cap)
 
-    def longest(self, reads: int) -> float:
-        """The longest total wait over ``reads`` reads: every wait at its upper bound."""
-        return sum(min(self.cap, self.multiplier * 2 ** (n - 1)) for n in range(1, reads))
+    def longest(self, reads: int | None = None) -> float:
+        """The longest total wait over ``reads`` reads (default: all of them): every wait at its upper bound."""
+        return sum(min(self.cap, self.multiplier * 2 ** (n - 1)) for n in range(1, reads or self.reads))
 
 
-ALERT_POLICY_VISIBLE = Backoff(cap=30.0)  # after New-ProtectionAlert, until a read finds the policy
-DEVICE_GROUPS_VISIBLE = Backoff(cap=20.0)  # after a machine-groups PUT, until a read shows the change
-ADVANCED_FEATURES_VISIBLE = Backoff(cap=15.0)  # after an advanced-features save, until a read shows it
+ALERT_POLICY_VISIBLE = Backoff(reads=8, cap=30.0)  # after New-ProtectionAlert, until a read finds the policy
+DEVICE_GROUPS_VISIBLE = Backoff(reads=10, cap=20.0)  # after a machine-groups PUT, until a read shows the change
+ADVANCED_FEATURES_VISIBLE = Backoff(reads=8, cap=15.0)  # after an advanced-features save, until a read shows it

@@ -24,6 +24,11 @@ class DefenderAirError(Exception):
 class ConfigurationError(DefenderAirError):
     """Provider configuration (stack config or environment) is missing or invalid."""
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """One sentence per problem (``check`` reports each as its own failure): here the one message."""
+        return (str(self),)
+
 
 class AuthenticationError(DefenderAirError):
     """No token could be obtained from Microsoft Entra ID."""

@@ -46,7 +46,11 @@ class InvalidConfiguration(ConfigurationError):
         super().__init__(" ".join(problems) if len(problems) == 1 else
                          "Invalid provider configuration: " + " ".join(f"({n}) {p}" for n, p in
                                                                       enumerate(problems, 1)))
-        self.problems = tuple(problems)
+        self._problems = tuple(problems)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self._problems
 
 
 @dataclass(frozen=True)

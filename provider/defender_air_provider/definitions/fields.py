@@ -111,7 +111,7 @@ class ResourceDefinition:
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             if isinstance(value, (str, int)) and not isinstance(value, bool):
-                claims.append(Claim(self.name, name, value, _claim_key(value)))
+                claims.append(Claim(self.name, name, value, name_key(str(value))))
         return claims
 
 
@@ -135,10 +135,10 @@ class Claim:
                 f"{self.kind} per {subject} in a program.")
 
 
-def _claim_key(value: str | int) -> str:
-    """Names compare as the services compare them: trimmed, case-insensitive, without the trailing zero-width space
-    some built-in alert policy names carry (docs/wire/security-compliance.md §5.4)."""
-    return str(value).strip().rstrip("\u200b").strip().casefold()
+def name_key(name: str) -> str:
+    """How names compare, as the services compare them: trimmed, case-insensitive, without the trailing zero-width
+    space some built-in alert policy names carry (docs/wire/security-compliance.md §5.4)."""
+    return name.strip().rstrip("\u200b").strip().casefold()
 
 
 # Every resource's record of where it was created (handlers/binding.py; docs/configuration.md "Tenant binding").

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, ReadResult, UpdateResult
 
 from ..clients.alert_policies import BUILT_IN_EDITABLE, LIST_FIELDS, WIRE_NAMES, AlertPolicy, AlertPolicySettings
 from ..core.errors import AlreadyExists, DefenderAirError, LicenceRequired, NotFound, ServiceError
@@ -244,7 +244,7 @@ class AlertPolicyProvider(AirProvider):
         inputs, failures = _check(news, _olds)
         return CheckResult(inputs, configuration_failures(("tenant",)) + failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> AirDiffResult:
         changed = changed_inputs(ALERT_POLICY, olds, news, compare={
             # Built-in names may carry a trailing zero-width space on the service (docs/wire/security-compliance.md
             # §5.4); identity compares without it, case-insensitively.

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..data import built_in_alert_policies
+from ..definitions.fields import name_key
 
 ZWSP = "\u200b"
 
@@ -64,9 +65,7 @@ def without_zwsp(name: str) -> str:
     return name.rstrip(ZWSP)
 
 
-def identity_key(name: str) -> str:
-    """How names compare: case-insensitive, ignoring the trailing zero-width space some built-ins carry."""
-    return without_zwsp(name.strip()).strip().casefold()
+identity_key = name_key  # how alert policy names compare (definitions/fields.py), one rule with the claims
 
 
 _BY_KEY = {identity_key(p.name): p for p in CATALOGUE}

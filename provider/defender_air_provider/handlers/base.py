@@ -30,6 +30,11 @@ class AirProvider(ResourceProvider):
             if own is not None:
                 setattr(cls, name, bind(own))
 
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> AirDiffResult:
+        """Every resource compares its own arguments and names the properties that differ (``AirDiffResult``): the
+        native provider's detailed diff needs them."""
+        raise NotImplementedError
+
     def configure(self, req: ConfigureRequest) -> None:
         # Fully-qualified keys ("defender-air:tenantId") are not re-namespaced by pulumi.dynamic.Config.
         config = {f"{NAMESPACE}:{key}": req.config.get(f"{NAMESPACE}:{key}") for key in CONFIG_KEYS}

@@ -227,7 +227,7 @@ def configuration_problems(needs: tuple[str, ...] = ()) -> list[str]:
     with _LOCK:
         refused, context = _REFUSED, _CONTEXT
     if refused is not None:
-        return list(refused.problems) if isinstance(refused, InvalidConfiguration) else [str(refused)]
+        return list(refused.problems)
     if context is None or not _CONFIGURED or context.settings.emulated:
         return []
     settings, problems = context.settings, []

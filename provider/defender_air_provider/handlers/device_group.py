@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, ReadResult, UpdateResult
 
 from ..clients.device_groups import DesiredGroup, Groups, MachineGroup, Rule, UnmappableLevelError, UserGroup
 from ..clients.device_groups.wire import MAX_VALUES_PER_PROPERTY, rules_key
@@ -227,7 +227,7 @@ class DeviceGroupProvider(AirProvider):
                 + _check_user_groups(inputs.get("user_groups")))
         return CheckResult(inputs, configuration_failures(_needs(inputs)) + _without_failed(failures, more))
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> AirDiffResult:
         def rank_met(old: Any, new: Any) -> bool:
             # The actual rank (``rank``) or the requested one, while the group still sits there.
             return as_int(old) == as_int(new) or (
@@ -335,7 +335,7 @@ class DefaultDeviceGroupProvider(AirProvider):
         more = _check_level(inputs.get("automation_level")) + _check_user_groups(inputs.get("user_groups"))
         return CheckResult(inputs, configuration_failures(_needs(inputs)) + _without_failed(failures, more))
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> AirDiffResult:
         return AirDiffResult(changed_inputs(DEFAULT_DEVICE_GROUP, olds, news))
 
     def _converge(self, props: dict[str, Any], known_ids: list[str] | None) -> tuple[str, dict[str, Any]]:

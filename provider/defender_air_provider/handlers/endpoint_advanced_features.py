@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import CheckResult, CreateResult, ReadResult, UpdateResult
 
 from ..clients.advanced_features import AdvancedFeatures
 from ..core.errors import DefenderAirError
@@ -51,7 +51,7 @@ class EndpointAdvancedFeaturesProvider(AirProvider):
         inputs, failures = check_inputs(ENDPOINT_ADVANCED_FEATURES, news)
         return CheckResult(inputs, configuration_failures(("portal",)) + failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> AirDiffResult:
         return AirDiffResult(changed_inputs(ENDPOINT_ADVANCED_FEATURES, olds, news))
 
     def create(self, props: dict[str, Any]) -> CreateResult:

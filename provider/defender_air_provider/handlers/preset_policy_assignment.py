@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, ReadResult, UpdateResult
 
 from ..clients.presets import RULE_NAMES, PresetRule, RecipientConditions
 from ..core.errors import DefenderAirError, NotFound, PermissionDenied
@@ -94,7 +94,7 @@ class PresetPolicyAssignmentProvider(AirProvider):
         return CheckResult(inputs, configuration_failures(("tenant",)) + failures)
 
     # ------------------------------------------------------------------ diff (no API call)
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> AirDiffResult:
         changed = changed_inputs(PRESET_POLICY_ASSIGNMENT, olds, news)
         replaces = replaced(PRESET_POLICY_ASSIGNMENT, changed)
         if replaces:

@@ -115,7 +115,7 @@ class DefenderAirNativeProvider(Provider):
             try:
                 Settings.load(_namespaced(news))
             except ConfigurationError as exc:
-                failures += [CheckFailure("", problem) for problem in getattr(exc, "problems", (str(exc),))]
+                failures += [CheckFailure("", problem) for problem in exc.problems]
         # Credentials stay secret in the state whether or not the program or the stack config marked them.
         inputs = {key: value.with_secret(True) if key in SECRET_CONFIG_KEYS else value
                   for key, value in request.new_inputs.items()}
@@ -159,15 +159,10 @@ class DefenderAirNativeProvider(Provider):
             else:
                 news.pop(key, None)
         result = await self._run(handler.diff, request.resource_id, olds, news)
-        if result.changes is None:
-            return DiffResponse()  # the engine compares the inputs itself
-        replaces = list(result.replaces or [])
-        diffs = list(getattr(result, "diffs", None) or []) if result.changes else []
-        if result.changes and not diffs:
-            diffs = sorted({key for key in {*olds, *news} if olds.get(key) != news.get(key)} | set(replaces))
+        replaces, diffs = list(result.replaces or []), result.diffs
         inputs = {f.name for f in definition.inputs}
         return DiffResponse(
-            changes=bool(result.changes), replaces=replaces, stables=list(result.stables or []),
+            changes=bool(diffs), replaces=replaces, stables=list(result.stables or []),
             delete_before_replace=bool(result.delete_before_replace), diffs=diffs,
             detailed_diff={key: PropertyDiff(_diff_kind(key, olds, news, replaces, inputs), key in inputs)
                            for key in diffs})
@@ -230,10 +225,10 @@ def _moved(olds: Mapping[str, Any], news: Mapping[str, Any]) -> set[str]:
     """The replacing keys whose change points the provider at another tenant or endpoint. Both configurations are
     resolved as the provider reads them (environment fallbacks, the cloud's default and case, an emulator URL's
     trailing slash), so a spelling of the same target replaces nothing. A value not known yet, or a configuration the
-    settings refuse, is compared as written, normalised the same way."""
+    settings refuse, is compared as written."""
     old, new = _target(olds), _target(news)
     if old is None or new is None:
-        return {key for key in REPLACING_KEYS if _normal(key, olds.get(key)) != _normal(key, news.get(key))}
+        return {key for key in REPLACING_KEYS if _config_value(olds.get(key)) != _config_value(news.get(key))}
     return {key for key in REPLACING_KEYS if old[key] != new[key]}
 
 
@@ -247,14 +242,6 @@ def _target(values: Mapping[str, Any]) -> dict[str, str | None] | None:
     return {"tenantId": settings.tenant_id.lower() if settings.tenant_id else None, "cloud": settings.cloud_name,
             "emulatorUrl": settings.emulator_url}
 
-
-def _normal(key: str, value: Any) -> Any:
-    value = _config_value(value)
-    if not isinstance(value, str):
-        return "public" if key == "cloud" and value is None else value
-    if key == "emulatorUrl":
-        return value.rstrip("/")
-    return value.lower()  # a tenant GUID, a cloud name
 
 
 def _diff_kind(key: str, olds: Mapping[str, Any], news: Mapping[str, Any], replaces: list[str],

@@ -41,7 +41,7 @@ Change = Callable[[Groups], tuple[Groups, Visible]]
 class DeviceGroupStore:
     def __init__(self, api: MachineGroupsClient, *, list_ttl: float = 15.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 visibility_attempts: int = 10, fresh_for: float = 1.0) -> None:
+                 visibility_attempts: int = DEVICE_GROUPS_VISIBLE.reads, fresh_for: float = 1.0) -> None:
         self._api = api
         self._ttl = list_ttl
         self._fresh_for = fresh_for
