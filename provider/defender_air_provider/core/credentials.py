@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
+import tenacity
 
 from .errors import AuthenticationError, ConfigurationError
 from .redaction import REDACTOR, get_logger
@@ -218,22 +219,18 @@ class GitHubActionsIdToken:
 
     def __call__(self) -> str:
         headers = {"Authorization": f"Bearer {self._request_token}", "Accept": "application/json"}
-        last = ""
         with httpx.Client(timeout=self._timeout, transport=self._transport, follow_redirects=False) as client:
-            for attempt in range(1, self._attempts + 1):
-                try:
-                    response = client.get(self.url, headers=headers)
-                except httpx.TransportError as exc:
-                    last = f"no answer ({type(exc).__name__})"
-                else:
-                    if response.status_code == 200:
-                        return self._token_from(response)
-                    last = f"HTTP {response.status_code}"
-                    # 4xx other than 429: the request is wrong (expired request token, no id-token permission).
-                    if response.status_code < 500 and response.status_code != 429:
-                        break
-                if attempt < self._attempts:
-                    self._sleep(float(2 ** (attempt - 1)))
+            retrying = tenacity.Retrying(
+                stop=tenacity.stop_after_attempt(self._attempts),
+                wait=tenacity.wait_exponential(multiplier=1),  # 1 s, 2 s, ...
+                retry=tenacity.retry_if_result(_worth_retrying),
+                retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+                sleep=self._sleep,
+            )
+            outcome = retrying(_get, client, self.url, headers)
+        if isinstance(outcome, httpx.Response) and outcome.status_code == 200:
+            return self._token_from(outcome)
+        last = f"HTTP {outcome.status_code}" if isinstance(outcome, httpx.Response) else outcome
         raise AuthenticationError(
             f"The GitHub Actions token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL) gave no OIDC token: {last}. "
             "The job needs `permissions: id-token: write`, and the app registration a federated credential "
@@ -250,6 +247,22 @@ class GitHubActionsIdToken:
                 "The GitHub Actions token endpoint answered without a token (no \"value\" in its JSON).")
         REDACTOR.add(value)
         return value
+
+
+def _get(client: httpx.Client, url: str, headers: dict[str, str]) -> httpx.Response | str:
+    """One request to the token endpoint: its answer, or what went wrong on the way."""
+    try:
+        return client.get(url, headers=headers)
+    except httpx.TransportError as exc:
+        return f"no answer ({type(exc).__name__})"
+
+
+def _worth_retrying(outcome: httpx.Response | str | None) -> bool:
+    """No answer, 429 and 5xx are tried again; any other 4xx means the request is wrong (an expired request token,
+    no id-token permission)."""
+    if not isinstance(outcome, httpx.Response):
+        return True
+    return outcome.status_code == 429 or outcome.status_code >= 500
 
 
 def token_source_for(settings: Settings) -> TokenSource:

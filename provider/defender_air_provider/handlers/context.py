@@ -72,9 +72,13 @@ class ProviderContext:
         return self._once("exchange_http", self._build_exchange_http)
 
     def _build_exchange_http(self) -> HttpClient:
-        return HttpClient(service="Exchange Online admin API", tokens=self.tokens,
-                          scope=self.settings.cloud.exchange_scope, retry=self.retry, sleep=self.sleep,
-                          emulator_url=self.settings.emulator_url)
+        return self._http("Exchange Online admin API", self.settings.cloud.exchange_scope)
+
+    def _http(self, service: str, scope: str | None) -> HttpClient:
+        """A client for one backend with this context's retries, sleep and emulator; a bearer token for ``scope``
+        (None: the portal, which is cookie-authenticated)."""
+        return HttpClient(service=service, tokens=self.tokens if scope else None, scope=scope, retry=self.retry,
+                          sleep=self.sleep, emulator_url=self.settings.emulator_url)
 
     @property
     def exchange(self) -> InvokeCommandClient:
@@ -84,8 +88,7 @@ class ProviderContext:
         return InvokeCommandClient(
             self.exchange_http, base_url=self.settings.cloud.exchange,
             tenant_id=self.settings.require_tenant_id(), service="Exchange Online",
-            permission_hint=EXCHANGE_PERMISSION_HINT, page_size=self.page_size,
-            on_warning=lambda text: LOG.warning("%s", text),
+            permission_hint=EXCHANGE_PERMISSION_HINT, page_size=self.page_size, on_warning=_warn,
         )
 
     @property
@@ -101,13 +104,10 @@ class ProviderContext:
 
     def _build_compliance(self) -> InvokeCommandClient:
         cloud = self.settings.cloud
-        http = HttpClient(service="Security & Compliance admin API", tokens=self.tokens,
-                          scope=cloud.compliance_scope, retry=self.retry, sleep=self.sleep,
-                          emulator_url=self.settings.emulator_url)
         return InvokeCommandClient(
-            http, base_url=cloud.compliance, tenant_id=self.settings.require_tenant_id(),
-            service="Security & Compliance", permission_hint=COMPLIANCE_PERMISSION_HINT,
-            page_size=self.page_size, on_warning=lambda text: LOG.warning("%s", text),
+            self._http("Security & Compliance admin API", cloud.compliance_scope), base_url=cloud.compliance,
+            tenant_id=self.settings.require_tenant_id(), service="Security & Compliance",
+            permission_hint=COMPLIANCE_PERMISSION_HINT, page_size=self.page_size, on_warning=_warn,
             # Under the emulator BASE/compliance is the regional host already: no discovery (contract).
             follow_region=None if self.settings.emulated else (
                 lambda location: regional_base_url(location, cloud.compliance_regional_domain)),
@@ -133,9 +133,7 @@ class ProviderContext:
 
     @property
     def portal_http(self) -> HttpClient:
-        # Cookie-authenticated: no bearer token.
-        return self._once("portal_http", lambda: HttpClient(service="Defender portal", retry=self.retry,
-                                                             sleep=self.sleep, emulator_url=self.settings.emulator_url))
+        return self._once("portal_http", lambda: self._http("Defender portal", None))
 
     def portal_session(self, what: str) -> PortalSession | None:
         """The one cookie session every portal client shares (the portal rotates XSRF-TOKEN on writes, so two
@@ -147,7 +145,6 @@ class ProviderContext:
         if problem is not None:
             raise ConfigurationError(f"{what}: {problem}")
         return session
-
 
     @property
     def entra_groups(self) -> EntraGroupResolver:
@@ -164,6 +161,10 @@ class ProviderContext:
     def _build_alert_policies(self) -> AlertPoliciesClient:
         return AlertPoliciesClient(self.compliance, sleep=self.sleep, clock=self.clock)
 
+
+def _warn(text: str) -> None:
+    """A service's warning (``adminapi.warnings``), shown by `pulumi up`."""
+    LOG.warning("%s", text)
 
 
 def missing_session(session: PortalSession) -> str | None:
