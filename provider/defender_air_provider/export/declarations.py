@@ -29,7 +29,7 @@ from ..clients.device_groups import MachineGroup, UserGroup
 from ..clients.device_groups.wire import real_groups
 from ..clients.presets import RULE_NAMES, PresetRule
 from ..definitions.enums import AutomationLevel
-from ..definitions.fields import Kind, ResourceDefinition
+from ..definitions.fields import Kind, ResourceDefinition, name_key
 from ..handlers.alert_policy import live_inputs as alert_policy_inputs
 from ..handlers.alert_policy_catalogue import BuiltInAlertPolicy, find_built_in, identity_key, replacement_of
 from ..handlers.device_group import live_inputs as device_group_inputs
@@ -120,7 +120,7 @@ def _refuse_shared_names(found: list[Declaration]) -> None:
     for declaration in found:
         if declaration.declared and declaration.definition.name == "DeviceGroup":
             name = str(declaration.inputs["display_name"])
-            first = groups.setdefault(name.strip().lower(), declaration)
+            first = groups.setdefault(name_key(name), declaration)
             if first is not declaration:
                 declaration.leave_out(
                     f"its name differs from that of the device group {first.inputs['display_name']!r} only in "
